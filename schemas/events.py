@@ -1,0 +1,106 @@
+"""Payloads of every event type, named in the past tense (what happened).
+
+Events carry references and counts, not personal data: a consumer that needs the subject's
+identifiers reads them from the ledger by `request_id`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.requests import Channel, RequestStatus, RequestSubmission, RequestType
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RequestSubmitted(RequestSubmission):
+    """An integrated system or the Plan & Pay portal submits a request (`dsr.intake.v1`)."""
+
+
+class RequestAccepted(_Payload):
+    """Intake stored the submission (or found the original of a retried one)."""
+
+    request_id: str
+    reference: str
+    status: RequestStatus
+    due_date: date
+    duplicate_of: str | None = Field(
+        default=None, description="Reference of the open request this one joined"
+    )
+
+
+class RequestRejected(_Payload):
+    """Intake refused the submission; the reason names no personal data."""
+
+    reason_code: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    field_path: str | None = Field(default=None, description="Dotted path of the offending field")
+
+
+class RequestReceived(_Payload):
+    reference: str
+    type: RequestType
+    channel: Channel
+    status: RequestStatus
+    due_date: date
+
+
+class VerificationRequested(_Payload):
+    reference: str
+    due_date: date
+    required_assurance: str
+
+
+class RequestVerified(_Payload):
+    """Identity assurance is sufficient: the request is ready to locate."""
+
+    reference: str
+    type: RequestType
+    due_date: date
+
+
+class RequestCancelled(_Payload):
+    reference: str
+    reason: str = Field(max_length=200)
+
+
+class DeadlineExtended(_Payload):
+    reference: str
+    due_date: date
+
+
+class SubjectLocated(_Payload):
+    """The locator finished searching; counts only."""
+
+    type: RequestType
+    finding_count: int = Field(ge=0)
+    systems_searched: int = Field(ge=0)
+    findings_by_system: dict[str, int] = Field(default_factory=dict)
+
+
+class ReviewRequired(_Payload):
+    stage: str
+    reason_code: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+
+
+class RequestFulfilled(_Payload):
+    """The request reached a terminal status after fulfilment."""
+
+    type: RequestType
+    status: RequestStatus
+    artifact_count: int = Field(default=0, ge=0)
+
+
+class DeadLetterRecorded(_Payload):
+    """A message a consumer could not handle; `reason_code` never holds personal data."""
+
+    reason_code: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    consumer: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    original_key_b64: str | None = None
+    original_value_b64: str = Field(description="The message exactly as received, for re-drive")

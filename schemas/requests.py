@@ -1,0 +1,154 @@
+"""The data subject request as integrators submit it (HTTP body and Kafka payload alike)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+class RequestType(StrEnum):
+    access = "access"
+    portability = "portability"
+    rectification = "rectification"
+    erasure = "erasure"
+    restriction = "restriction"
+    objection = "objection"
+    marketing_opt_out = "marketing_opt_out"
+    consent_withdrawal = "consent_withdrawal"
+    newsletter_unsubscribe = "newsletter_unsubscribe"
+
+
+class Channel(StrEnum):
+    web_form = "web_form"
+    plan_and_pay = "plan_and_pay"
+    phone = "phone"
+    email = "email"
+    letter = "letter"
+    system = "system"
+
+
+class RequestStatus(StrEnum):
+    received = "received"
+    awaiting_verification = "awaiting_verification"
+    verified = "verified"
+    locating = "locating"
+    needs_review = "needs_review"
+    fulfilling = "fulfilling"
+    completed = "completed"
+    referred = "referred"
+    refused = "refused"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {RequestStatus.completed, RequestStatus.referred, RequestStatus.refused, RequestStatus.cancelled}
+)
+
+
+class VerificationMethod(StrEnum):
+    bankid = "bankid"
+    phone_checks = "phone_checks"
+    id_document = "id_document"
+    email_link = "email_link"
+
+
+class VerificationCheck(StrEnum):
+    national_id = "national_id"
+    address = "address"
+    case_number = "case_number"
+    security_question = "security_question"
+
+
+class Language(StrEnum):
+    nb = "nb"
+    en = "en"
+
+
+class Subject(BaseModel):
+    """Who the request is about: at least one identifier; a name alone identifies nobody."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    national_id: str | None = Field(default=None, max_length=20, description="Fødselsnummer, D- or H-number")
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    case_number: str | None = Field(default=None, max_length=40)
+    customer_number: str | None = Field(default=None, max_length=40)
+    invoice_number: str | None = Field(default=None, max_length=40)
+
+    @model_validator(mode="after")
+    def _at_least_one_identifier(self) -> Subject:
+        identifiers = (
+            self.national_id,
+            self.email,
+            self.phone,
+            self.case_number,
+            self.customer_number,
+            self.invoice_number,
+        )
+        if not any(identifiers):
+            raise ValueError("at least one identifier is required (a name alone is not an identifier)")
+        return self
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    method: VerificationMethod
+    checks: list[VerificationCheck] = Field(default_factory=list, max_length=4)
+    verified_by: str = Field(min_length=1, max_length=100, description="The agent or system that checked")
+
+
+class Requester(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: str = Field(default="subject", pattern=r"^(subject|representative)$")
+    name: str | None = Field(default=None, max_length=200)
+    power_of_attorney: bool = False
+
+
+class Details(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    corrections: dict[str, str] | None = Field(default=None, max_length=50, description="For rectification")
+    objection_grounds: str | None = Field(default=None, max_length=4000)
+    language: Language = Language.nb
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class RequestSubmission(BaseModel):
+    """The body of `POST /v1/requests` and the payload of `request.submitted`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: RequestType
+    channel: Channel
+    subject: Subject
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the request actually reached the company (phone, email, letter, system)",
+    )
+    verification: Verification | None = None
+    details: Details = Field(default_factory=Details)
+    requester: Requester = Field(default_factory=Requester)
+
+
+class RequestView(BaseModel):
+    """What the API answers about a request: no personal data beyond what the caller sent."""
+
+    id: str
+    reference: str
+    type: RequestType
+    channel: Channel
+    status: RequestStatus
+    received_at: datetime
+    due_date: str
+    paused_days: int = 0
+    extended: bool = False

@@ -1,0 +1,1 @@
+"""Intake: every channel's requests validated, stored, given a reference and a due date."""

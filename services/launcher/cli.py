@@ -1,0 +1,208 @@
+"""The `dsr` command: run the whole pipeline, or one service, or maintenance tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import secrets
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from services.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from services.launcher.supervisor import Supervisor
+
+app = typer.Typer(help="GDPR data subject request pipeline.", no_args_is_help=True, add_completion=False)
+console = Console(highlight=False)
+
+LEDGER_DATABASE = "dsr"
+
+
+def _service_spec(name: str):  # type: ignore[no-untyped-def]
+    if name == "intake":
+        from services.intake.app import SPEC
+    elif name == "locator":
+        from services.locator.service import SPEC
+    elif name == "fulfilment":
+        from services.fulfilment.service import SPEC
+    else:
+        raise typer.BadParameter(f"unknown service {name!r}; one of intake, locator, fulfilment")
+    return SPEC
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="intake, locator or fulfilment")]) -> None:
+    """Run one service in this process (what `dsr up` starts, and what a container runs)."""
+    from services.runtime.host import serve as run
+
+    spec = _service_spec(service)
+    settings = Settings()
+    if not settings.database_url or not settings.kafka_bootstrap:
+        raise typer.BadParameter("DSR_DATABASE_URL and DSR_KAFKA_BOOTSTRAP must be set (or use `dsr up`)")
+    run(spec, settings)
+
+
+def _api_keys(data_dir: Path) -> str:
+    """Generated keys for one agent, one system and one ops caller, kept across restarts."""
+    file = data_dir / "api-keys"
+    if file.exists():
+        return file.read_text().strip()
+    keys = ",".join(f"local-{role}:{role}:{secrets.token_urlsafe(24)}" for role in ("system", "agent", "ops"))
+    file.touch(mode=0o600)
+    file.write_text(keys + "\n")
+    return keys
+
+
+async def _prepare_ledger(server_url: str | None, database_url: str, settings: Settings) -> None:
+    import asyncpg
+
+    from services.runtime.kafka import ensure_topics
+    from services.runtime.migrator import migrate
+
+    if server_url is not None:  # embedded server: make the ledger database on first start
+        conn = await asyncpg.connect(server_url)
+        try:
+            if not await conn.fetchval("select 1 from pg_database where datname = $1", LEDGER_DATABASE):
+                await conn.execute(f'create database "{LEDGER_DATABASE}"')
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    await ensure_topics(settings)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop()
+
+
+@app.command()
+def up(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also load the demo data and accept synthetic ids.")
+    ] = False,
+    workers: Annotated[int, typer.Option(min=1, max=4, help="Processes per service.")] = 1,
+) -> None:
+    """Start the whole pipeline: embedded PostgreSQL and broker unless configured, then every service."""
+    from services.launcher.embedded_broker import EmbeddedBroker
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+    from services.launcher.supervisor import Supervisor
+
+    started = time.monotonic()
+    settings = Settings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (data_dir / "up.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        console.print(f"[red]Another `dsr up` is running on {data_dir}.[/red]")
+        raise typer.Exit(1) from None
+
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    postgres = None if settings.database_url else EmbeddedPostgres(data_dir / "postgres")
+    broker = None if settings.kafka_bootstrap else EmbeddedBroker(data_dir / "broker")
+    supervisor: Supervisor | None = None
+    try:
+        with console.status("Starting PostgreSQL and the broker..."):
+            server_url = postgres.start() if postgres else None
+            database_url = postgres.url(LEDGER_DATABASE) if postgres else str(settings.database_url)
+            bootstrap = broker.start() if broker else str(settings.kafka_bootstrap)
+            settings = settings.model_copy(
+                update={"database_url": database_url, "kafka_bootstrap": bootstrap}
+            )
+            api_keys = settings.api_keys or _api_keys(data_dir)
+            asyncio.run(_prepare_ledger(server_url, database_url, settings))
+        env = {
+            "DSR_DATABASE_URL": database_url,
+            "DSR_KAFKA_BOOTSTRAP": bootstrap,
+            "DSR_API_KEYS": api_keys,
+            "DSR_DATA_DIR": str(data_dir),
+            "DSR_DEMO": "true" if demo else "false",
+        }
+        supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
+        with console.status("Starting services..."):
+            supervisor.start()
+            supervisor.wait_ready(settings.startup_timeout)
+        _print_ready(supervisor, database_url, bootstrap, api_keys, data_dir, time.monotonic() - started)
+        while True:
+            for name in supervisor.watch_once():
+                console.print(f"[yellow]{name} exited; restarted[/yellow]")
+            time.sleep(0.2)
+    except _Stop:
+        console.print("Stopping...")
+    except (RuntimeError, TimeoutError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor is not None:
+            supervisor.stop()
+        if broker is not None:
+            broker.stop()
+        if postgres is not None:
+            postgres.stop()
+        console.print("Stopped.")
+
+
+def _print_ready(
+    supervisor: Supervisor, database_url: str, bootstrap: str, api_keys: str, data_dir: Path, seconds: float
+) -> None:
+    api = supervisor.children[0]
+    print(f"API: {api.url}  (OpenAPI document: {api.url}/openapi.json, docs: {api.url}/docs)", flush=True)
+    print(f"Kafka: {bootstrap}", flush=True)
+    print(f"PostgreSQL: {database_url}", flush=True)
+    for child in supervisor.children:
+        print(f"Service {child.name}: {child.url}  (/healthz /readyz /metrics)", flush=True)
+    print("API keys (Authorization: Bearer <secret>):", flush=True)
+    for entry in api_keys.split(","):
+        name, role, secret = entry.strip().split(":", 2)
+        print(f"  {name} ({role}): {secret}", flush=True)
+    print(f"Logs: {data_dir / 'logs'}", flush=True)
+    print(f"Ready in {seconds:.1f} s. Press Ctrl-C to stop.", flush=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the ledger's migrations to DSR_DATABASE_URL."""
+    import asyncpg
+
+    from services.runtime.migrator import migrate as apply
+
+    settings = Settings()
+    if not settings.database_url:
+        raise typer.BadParameter("DSR_DATABASE_URL must be set")
+
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await apply(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    console.print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Starts every service as its own process, restarts one that dies, stops them all on request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.launcher.process import die_with_parent
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("intake", "locator", "fulfilment")
+
+
+@dataclass
+class Child:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    next_start: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Supervisor:
+    env: dict[str, str]
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    @classmethod
+    def for_services(cls, env: dict[str, str], log_dir: Path, api_port: int, workers: int = 1) -> Supervisor:
+        children = []
+        port = api_port
+        for name in SERVICES:
+            for worker in range(workers):
+                children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port))
+                port += 1
+        return cls(env, log_dir, children)
+
+    def _spawn(self, child: Child) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        service = child.name.rsplit("-", 1)[0] if child.name[-1].isdigit() else child.name
+        env = {**os.environ, **self.env, "DSR_HTTP_PORT": str(child.port)}
+        with (self.log_dir / f"{child.name}.log").open("ab") as out:
+            child.process = subprocess.Popen(
+                [sys.executable, "-m", "services.launcher.cli", "serve", service],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
+                start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
+            )
+        child.started_at = time.monotonic()
+
+    def start(self) -> None:
+        for child in self.children:
+            self._spawn(child)
+
+    def wait_ready(self, timeout: float) -> float:
+        """Block until every child answers /readyz with 200; returns seconds waited."""
+        started = time.monotonic()
+        pending = {c.name: c for c in self.children}
+        with httpx.Client(timeout=1.0) as client:
+            while pending:
+                for name, child in list(pending.items()):
+                    if child.process is not None and child.process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited during start-up; see {self.log_dir / (name + '.log')}"
+                        )
+                    try:
+                        if client.get(f"{child.url}/readyz").status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if time.monotonic() - started > timeout:
+                    raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))}")
+                time.sleep(0.1)
+        return time.monotonic() - started
+
+    def watch_once(self) -> list[str]:
+        """Restart children that died (with backoff); returns the names restarted."""
+        restarted = []
+        now = time.monotonic()
+        for child in self.children:
+            if child.process is None or child.process.poll() is None:
+                continue
+            if child.next_start == 0.0:
+                uptime = now - child.started_at
+                child.restarts = 0 if uptime > 60 else child.restarts + 1
+                child.next_start = now + min(0.5 * 2**child.restarts, 15)
+            elif now >= child.next_start:
+                child.next_start = 0.0
+                self._spawn(child)
+                restarted.append(child.name)
+        return restarted
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM every child (graceful shutdown), SIGKILL what is left after `grace` seconds."""
+        for child in self.children:
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(5)

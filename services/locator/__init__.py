@@ -1,0 +1,1 @@
+"""The locator: finds a verified request's subject across the company's systems."""

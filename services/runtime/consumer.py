@@ -1,0 +1,151 @@
+"""One consumer of one topic: decode, dead-letter what cannot be used, handle the rest exactly once.
+
+Error policy:
+- a message that cannot be decoded, or that a handler declares unprocessable, goes to the
+  dead-letter topic at once;
+- a transient failure (database or broker away) is retried with backoff for as long as it takes,
+  so nothing is lost and the partition simply waits;
+- any other failure is retried `handler_max_attempts` times, then dead-lettered as `handler_failed`.
+The consumer itself never stops on input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from schemas.registry import EVENTS
+from services.runtime import metrics
+from services.runtime.db import TRANSIENT_ERRORS
+from services.runtime.deadletter import DeadLetters
+from services.runtime.decoding import Rejected, decode
+from services.runtime.faults import crash_point
+from services.runtime.inbox import process_once
+from services.runtime.ledger import RequestNotFound
+from services.runtime.lifecycle import IllegalTransition
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+
+
+class Unprocessable(Exception):
+    """Raised by a handler for an event that can never succeed; carries a reason code."""
+
+    def __init__(self, reason_code: str):
+        super().__init__(reason_code)
+        self.reason_code = reason_code
+
+
+def _reason_code(exc: Exception) -> str:
+    if isinstance(exc, Unprocessable):
+        return exc.reason_code
+    if isinstance(exc, IllegalTransition):
+        return "illegal_transition"
+    return "unknown_request"
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        topic: str,
+        handlers: dict[str, Handler],
+        *,
+        pool: asyncpg.Pool,
+        dead_letters: DeadLetters,
+        settings: Settings,
+    ):
+        unknown = [t for t in handlers if t not in EVENTS or EVENTS[t].topic != topic]
+        if unknown:
+            raise ValueError(f"{name}: handlers for event types not on {topic}: {unknown}")
+        self.name = name
+        self.topic = topic
+        self.handlers = handlers
+        self.pool = pool
+        self.dead_letters = dead_letters
+        self.settings = settings
+
+    async def handle_message(
+        self, *, key: bytes | None, value: bytes | None, partition: int, offset: int
+    ) -> str:
+        """Handle one message; returns the outcome (`handled`, `duplicate`, `ignored`, `dead_lettered`)."""
+        decoded = decode(value, self.topic)
+        if isinstance(decoded, Rejected):
+            await self._dead_letter(decoded.reason_code, key, value, partition, offset)
+            return self._count("unknown", "dead_lettered")
+        handler = self.handlers.get(decoded.event_type)
+        if handler is None:
+            return self._count(decoded.event_type, "ignored")  # a known type another consumer wants
+        started = time.perf_counter()
+        outcome = await self._handle_with_retries(handler, decoded, key, value, partition, offset)
+        metrics.HANDLER_SECONDS.labels(self.name, decoded.event_type).observe(time.perf_counter() - started)
+        return self._count(decoded.event_type, outcome)
+
+    async def _handle_with_retries(
+        self,
+        handler: Handler,
+        event: Envelope[Any],
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+    ) -> str:
+        failures = 0
+        delay = 0.1
+        while True:
+            try:
+                fresh = await process_once(
+                    self.pool,
+                    self.name,
+                    event.event_id,
+                    lambda conn: handler(conn, event),
+                    topic=self.topic,
+                    partition=partition,
+                    offset=offset,
+                )
+                if fresh:
+                    crash_point(f"{self.name}.after_commit")
+                return "handled" if fresh else "duplicate"
+            except (Unprocessable, IllegalTransition, RequestNotFound) as exc:
+                await self._dead_letter(_reason_code(exc), key, value, partition, offset)
+                return "dead_lettered"
+            except TRANSIENT_ERRORS as exc:
+                metrics.HANDLER_RETRIES.labels(self.name, "transient").inc()
+                log.warning(
+                    "transient failure; retrying", extra={"consumer": self.name, "error": type(exc).__name__}
+                )
+            except Exception as exc:
+                failures += 1
+                metrics.HANDLER_RETRIES.labels(self.name, "error").inc()
+                log.exception("handler failed", extra={"consumer": self.name, "attempt": failures})
+                if failures >= self.settings.handler_max_attempts:
+                    await self._dead_letter("handler_failed", key, value, partition, offset)
+                    del exc
+                    return "dead_lettered"
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _dead_letter(
+        self, reason: str, key: bytes | None, value: bytes | None, partition: int, offset: int
+    ) -> None:
+        await self.dead_letters.publish(
+            consumer=self.name,
+            reason_code=reason,
+            topic=self.topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            value=value or b"",
+        )
+
+    def _count(self, event_type: str, outcome: str) -> str:
+        metrics.EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
+        return outcome

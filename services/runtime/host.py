@@ -1,0 +1,188 @@
+"""The process host every service runs in: HTTP (health, metrics, the service's own routes),
+the ledger pool, migrations, topics, the outbox relay and the stream agents, started and stopped
+in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import faust
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.runtime.consumer import EventConsumer
+from services.runtime.db import create_pool
+from services.runtime.deadletter import DeadLetters
+from services.runtime.kafka import create_producer, ensure_topics
+from services.runtime.logs import configure_logging
+from services.runtime.migrator import migrate
+from services.runtime.relay import OutboxRelay
+from services.runtime.settings import Settings
+from services.runtime.streams import bind, create_stream_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service has: handed to its consumers and routes."""
+
+    service: str
+    settings: Settings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    dead_letters: DeadLetters
+    relay: OutboxRelay
+    stream_app: faust.App | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+
+ConsumerFactory = Callable[[Runtime], Sequence[EventConsumer]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service: its name, the consumers it runs and the HTTP routes it adds."""
+
+    name: str
+    consumers: ConsumerFactory = lambda _runtime: ()
+    routers: Sequence[APIRouter] = ()
+    title: str = ""
+
+
+async def _retry(what: str, attempt: Callable[[], Any], deadline: float) -> Any:
+    delay = 0.1
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.info("waiting for dependency", extra={"dependency": what, "error": type(exc).__name__})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
+    assert settings.database_url and settings.kafka_bootstrap, "database_url and kafka_bootstrap must be set"
+    deadline = time.monotonic() + 60
+    pool = await _retry(
+        "postgresql",
+        lambda: create_pool(
+            settings.database_url or "", min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        ),
+        deadline,
+    )
+
+    async def _migrate() -> None:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+
+    await _retry("migrations", _migrate, deadline)
+    await _retry("kafka topics", lambda: ensure_topics(settings), deadline)
+    producer = create_producer(settings, client_id=f"dsr-{spec.name}")
+    await _retry("kafka producer", producer.start, deadline)
+    relay = OutboxRelay(spec.name, pool, producer, settings)
+    runtime = Runtime(spec.name, settings, pool, producer, DeadLetters(producer, settings, spec.name), relay)
+    relay.start()
+    consumers = spec.consumers(runtime)
+    if consumers:
+        runtime.stream_app = create_stream_app(spec.name, settings)
+        for consumer in consumers:
+            bind(runtime.stream_app, consumer)
+        await runtime.stream_app.start()
+    log.info("service started", extra={"seconds": round(time.monotonic() - runtime.started_at, 3)})
+    return runtime
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    """Stop taking work, let in-flight work finish, then release connections."""
+    if runtime.stream_app is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(runtime.stream_app.stop(), 15)
+    await runtime.relay.stop()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(runtime.producer.stop(), 10)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(runtime.pool.close(), 10)
+    log.info("service stopped")
+
+
+async def readiness(runtime: Runtime | None) -> dict[str, bool]:
+    if runtime is None:
+        return {"started": False}
+    checks = {"started": True}
+    try:
+        async with runtime.pool.acquire(timeout=2) as conn:
+            checks["database"] = await asyncio.wait_for(conn.fetchval("select true"), 2) is True
+    except Exception:
+        checks["database"] = False
+    if runtime.stream_app is not None:
+        checks["consumers"] = bool(getattr(runtime.stream_app, "dsr_assigned", False))
+    return checks
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="The service can do its work: database reachable, consumers joined")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await readiness(getattr(request.app.state, "runtime", None))
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = await start_runtime(spec, settings)
+        try:
+            yield
+        finally:
+            runtime, app.state.runtime = app.state.runtime, None
+            await stop_runtime(runtime)
+
+    app = FastAPI(title=spec.title or f"DSR {spec.name}", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = None
+    app.state.settings = settings
+    app.include_router(health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def serve(spec: ServiceSpec, settings: Settings) -> None:
+    """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown)."""
+    import uvicorn
+
+    configure_logging(spec.name, settings.log_level)
+    port = settings.http_port or settings.api_port
+    uvicorn.run(
+        create_service_app(spec, settings),
+        host=settings.api_host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )

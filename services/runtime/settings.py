@@ -1,0 +1,61 @@
+"""Configuration from `DSR_*` environment variables, validated on load."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline; the README's configuration table is generated from this."""
+
+    model_config = SettingsConfigDict(env_prefix="DSR_", extra="ignore")
+
+    data_dir: Path = Field(Path(".dsr"), description="Where the embedded runtime keeps its state.")
+    database_url: str | None = Field(
+        None, description="PostgreSQL for the ledger; unset: `dsr up` starts the embedded server."
+    )
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers; unset: `dsr up` starts the embedded broker."
+    )
+    topic_prefix: str = Field("", description="Prepended to every topic name (isolates tests or tenants).")
+    topic_replication: int = Field(
+        1, ge=1, description="Replication factor of the topics created at start-up."
+    )
+    api_host: str = Field("127.0.0.1", description="Address the HTTP servers bind to.")
+    api_port: int = Field(
+        8000, description="Port of the public API (intake); other services use the next ports."
+    )
+    http_port: int | None = Field(None, description="This process's HTTP port (set by the supervisor).")
+    api_keys: str = Field(
+        "",
+        description="API keys, `name:role:secret` comma-separated (roles: system, agent, ops); `dsr up` generates them when unset.",
+    )
+    db_pool_min: int = Field(1, ge=0, description="Minimum connections per service pool.")
+    db_pool_max: int = Field(10, ge=1, description="Maximum connections per service pool.")
+    outbox_poll_seconds: float = Field(1.0, gt=0, description="Outbox relay polling fallback interval.")
+    outbox_batch: int = Field(500, ge=1, description="Events the relay publishes per round.")
+    consumer_session_timeout: float = Field(6.0, gt=0, description="Kafka consumer session timeout (s).")
+    consumer_heartbeat: float = Field(1.0, gt=0, description="Kafka consumer heartbeat interval (s).")
+    consumer_commit_interval: float = Field(1.0, gt=0, description="Offset commit interval (s).")
+    handler_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Attempts at an event that fails for a non-transient reason before dead-lettering.",
+    )
+    log_level: str = Field("INFO", description="Log level of every service.")
+    demo: bool = Field(False, description="Demo mode (set by `dsr up --demo`).")
+    startup_timeout: float = Field(
+        30.0, gt=0, description="Seconds `dsr up` waits for every service to be ready."
+    )
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,77 @@
+"""The Faust app factory: consumers as stream agents, tuned to join a group in seconds."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from services.runtime.consumer import EventConsumer
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
+
+
+def create_stream_app(service: str, settings: Settings) -> faust.App:
+    """A Faust app for `service`; its consumer group is the service name (prefixed in tests).
+
+    Offsets are committed every `consumer_commit_interval`; an event whose database effect
+    committed but whose offset did not is delivered again and skipped by the inbox.
+    """
+    assert settings.kafka_bootstrap, "kafka_bootstrap must be set before creating a stream app"
+    datadir = Path(settings.data_dir) / "streams" / service
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.topic_prefix}dsr-{service}",
+        broker=broker_urls(settings.kafka_bootstrap),
+        autodiscover=False,
+        web_enabled=False,
+        datadir=str(datadir),
+        store="memory://",
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.consumer_session_timeout,
+        broker_heartbeat_interval=settings.consumer_heartbeat,
+        broker_rebalance_timeout=max(settings.consumer_session_timeout, 6.0),
+        broker_commit_interval=settings.consumer_commit_interval,
+        broker_commit_every=50,
+        producer_acks=-1,
+        stream_wait_empty=False,
+        table_standby_replicas=0,
+    )
+    app.dsr_assigned = False  # type: ignore[attr-defined]
+
+    async def _assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        app.dsr_assigned = True  # type: ignore[attr-defined]
+
+    app.on_rebalance_complete.connect(_assigned)  # type: ignore[arg-type]  # mode types the sender positionally
+    return app
+
+
+def bind(app: faust.App, consumer: EventConsumer) -> None:
+    """Run `consumer` as an agent over its topic's raw bytes (decoding is the consumer's job)."""
+    topic = app.topic(
+        consumer.settings.topic(consumer.topic),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            await consumer.handle_message(
+                key=message.key, value=message.value, partition=message.partition, offset=message.offset
+            )
+
+    agent.__name__ = f"{consumer.name}_agent"
+    agent.__qualname__ = agent.__name__
+    app.agent(topic, name=f"{consumer.name}")(agent)
