@@ -98,3 +98,22 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DSR_LOG_LEVEL", "INFO")
+
+
+_skipped_browser_tests: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "browser" in report.keywords:
+        _skipped_browser_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped browser test is a failure: CI installs Chromium, so a skip hides a bug."""
+    if os.environ.get("CI") == "true" and _skipped_browser_tests:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"FAILED: browser tests were skipped under CI=true: {_skipped_browser_tests}", red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -164,7 +164,7 @@ def _print_ready(
     supervisor: Supervisor, database_url: str, bootstrap: str, api_keys: str, data_dir: Path, seconds: float
 ) -> None:
     api = supervisor.children[0]
-    print(f"API: {api.url}  (OpenAPI document: {api.url}/openapi.json, docs: {api.url}/docs)", flush=True)
+    print(f"API: {api.url}  (OpenAPI document: {api.url}/openapi.json)", flush=True)
     print(f"Kafka: {bootstrap}", flush=True)
     print(f"PostgreSQL: {database_url}", flush=True)
     for child in supervisor.children:

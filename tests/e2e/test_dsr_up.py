@@ -111,7 +111,12 @@ async def test_dsr_up_runs_a_request_end_to_end_stops_clean_and_resumes(data_dir
                 json={
                     "type": "access",
                     "channel": "phone",
-                    "subject": {"national_id": NATIONAL_ID, "email": EMAIL, "phone": PHONE, "name": "Kari Nordmann"},
+                    "subject": {
+                        "national_id": NATIONAL_ID,
+                        "email": EMAIL,
+                        "phone": PHONE,
+                        "name": "Kari Nordmann",
+                    },
                     "verification": {
                         "method": "phone_checks",
                         "checks": ["national_id", "address", "case_number"],

@@ -42,13 +42,16 @@ async def test_the_same_event_delivered_twice_has_one_effect(settings, pool) -> 
     assert await pool.fetchval("select count(*) from outbox where event_type = 'request.located'") == 1
     assert (
         await pool.fetchval(
-            "select count(*) from request_status_history where request_id = $1 and status = 'locating'", request_id
+            "select count(*) from request_status_history where request_id = $1 and status = 'locating'",
+            request_id,
         )
         == 1
     )
 
 
-async def test_unusable_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(settings, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_unusable_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(
+    settings, pool
+) -> None:  # type: ignore[no-untyped-def]
     async with pool.acquire() as conn:
         request_id = await insert_verified_request(conn)
     good = verified_event(request_id)
@@ -78,11 +81,15 @@ async def test_unusable_messages_are_dead_lettered_with_a_reason_and_the_consume
         "unknown_event_type",
         "unsupported_schema_version",
     ]
-    assert all(d["event_type"] == "dead_letter.recorded" and d["payload"]["consumer"] == "locator" for d in letters)
+    assert all(
+        d["event_type"] == "dead_letter.recorded" and d["payload"]["consumer"] == "locator" for d in letters
+    )
     assert await pool.fetchval("select status from requests where id = $1", request_id) == "locating"
 
 
-async def test_an_event_for_a_request_in_the_wrong_status_is_dead_lettered_not_applied(settings, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_an_event_for_a_request_in_the_wrong_status_is_dead_lettered_not_applied(
+    settings, pool
+) -> None:  # type: ignore[no-untyped-def]
     async with pool.acquire() as conn:
         request_id = await insert_verified_request(conn)
         await conn.execute("update requests set status = 'completed' where id = $1", request_id)
@@ -108,4 +115,7 @@ async def test_an_event_for_an_unknown_request_is_dead_lettered(settings, pool) 
     finally:
         await producer.stop()
     assert outcome == "dead_lettered"
-    assert decoded(await read_all(settings, DEAD_LETTER, expect=1))[0]["payload"]["reason_code"] == "unknown_request"
+    assert (
+        decoded(await read_all(settings, DEAD_LETTER, expect=1))[0]["payload"]["reason_code"]
+        == "unknown_request"
+    )

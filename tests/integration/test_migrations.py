@@ -49,7 +49,10 @@ async def test_a_migration_edited_after_it_was_applied_is_refused(database_url: 
 
 
 async def test_a_failing_migration_leaves_no_trace(database_url: str) -> None:
-    broken = [*load_migrations(), Migration(9999, "9999_broken.sql", "create table t_ok (x int); select 1/0;")]
+    broken = [
+        *load_migrations(),
+        Migration(9999, "9999_broken.sql", "create table t_ok (x int); select 1/0;"),
+    ]
     conn = await asyncpg.connect(database_url)
     try:
         with pytest.raises(asyncpg.DivisionByZeroError):

@@ -30,7 +30,9 @@ async def test_a_service_killed_after_its_commit_loses_nothing_and_applies_nothi
         ids = [await insert_verified_request(conn) for _ in range(10)]
     await produce(settings, REQUESTS, [encode(verified_event(i)) for i in ids])
 
-    doomed = ServiceProcess("locator", settings, tmp_path, {"DSR_FAULT_CRASH_AT": "locator.after_commit:3"}).start()
+    doomed = ServiceProcess(
+        "locator", settings, tmp_path, {"DSR_FAULT_CRASH_AT": "locator.after_commit:3"}
+    ).start()
     assert doomed.wait_exit(60) == -signal.SIGKILL
     handled_before_crash = await pool.fetchval("select count(*) from processed_events")
     assert handled_before_crash == 3
@@ -63,7 +65,14 @@ async def test_a_running_service_dead_letters_garbage_and_keeps_consuming(settin
         await produce(
             settings,
             REQUESTS,
-            [b"\x00\x9f\x92\x96", b"{not json", json.dumps(unknown).encode(), json.dumps(wrong_version).encode(), good, good],
+            [
+                b"\x00\x9f\x92\x96",
+                b"{not json",
+                json.dumps(unknown).encode(),
+                json.dumps(wrong_version).encode(),
+                good,
+                good,
+            ],
         )
         letters = decoded(await read_all(settings, DEAD_LETTER, expect=4))
         await eventually(lambda: _done(pool, 1))

@@ -33,5 +33,7 @@ def verified_event(request_id: uuid.UUID) -> Envelope[RequestVerified]:
         event_type="request.verified",
         producer="intake",
         request_id=request_id,
-        payload=RequestVerified(reference="DSR-TEST", type=RequestType.access, due_date=datetime.now(UTC).date()),
+        payload=RequestVerified(
+            reference="DSR-TEST", type=RequestType.access, due_date=datetime.now(UTC).date()
+        ),
     )

@@ -16,7 +16,9 @@ from services.runtime.settings import Settings
 
 
 class ServiceProcess:
-    def __init__(self, service: str, settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, service: str, settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+    ):
         self.service = service
         self.settings = settings
         self.port = free_port()
