@@ -1,4 +1,8 @@
-"""The Kafka intake: `request.submitted` events from Plan & Pay and integrated systems."""
+"""The Kafka intake: `request.submitted` events from Plan & Pay and integrated systems.
+
+Every intake event gets an outcome on `dsr.intake-outcomes.v1`, keyed by its idempotency key:
+accepted (with the reference and due date) or rejected (a reason code and a field path).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +11,66 @@ from typing import Any
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import RequestAccepted
+from schemas.events import RequestAccepted, RequestRejected
 from schemas.registry import INTAKE, INTAKE_OUTCOMES
 from services.intake import service
-from services.runtime.consumer import EventConsumer
+from services.intake.domain.identifiers import InvalidIdentifier
+from services.runtime.consumer import EventConsumer, Unprocessable, Unusable
 from services.runtime.host import Runtime
 from services.runtime.outbox import enqueue
+from services.runtime.settings import Settings
 
 
-async def on_submitted(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
-    result = await service.submit(
-        conn,
-        event.payload,
-        actor=event.producer,
-        idempotency_key=event.idempotency_key,
-        correlation_id=event.correlation_id,
-    )
-    view = result.view
-    outcome = Envelope[RequestAccepted](
-        event_type="request.accepted",
+def _handler(settings: Settings) -> Any:
+    async def on_submitted(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        try:
+            result = await service.submit(
+                conn,
+                event.payload,
+                actor=event.producer,
+                idempotency_key=event.idempotency_key,
+                correlation_id=event.correlation_id,
+                accept_synthetic=settings.accept_synthetic_ids,
+            )
+        except InvalidIdentifier as exc:
+            raise Unprocessable(exc.reason_code, f"payload.{exc.field}") from None
+        view = result.view
+        outcome = Envelope[RequestAccepted](
+            event_type="request.accepted",
+            producer=service.NAME,
+            request_id=view.id,
+            correlation_id=event.correlation_id,
+            idempotency_key=event.idempotency_key,
+            payload=RequestAccepted(
+                request_id=view.id,
+                reference=view.reference,
+                status=view.status,
+                due_date=view.due_date,
+                duplicate_of=result.duplicate_of,
+            ),
+        )
+        await enqueue(conn, INTAKE_OUTCOMES, outcome, key=event.idempotency_key or view.id)
+
+    return on_submitted
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+
+
+async def on_rejected(conn: asyncpg.Connection, unusable: Unusable) -> None:
+    """Answer a submission that cannot be used; echo only its own opaque keys, never its content."""
+    raw = unusable.envelope or {}
+    idempotency_key = _text(raw.get("idempotency_key"))
+    key = idempotency_key or (unusable.key.decode("utf-8", "replace")[:200] if unusable.key else None)
+    outcome = Envelope[RequestRejected](
+        event_type="request.rejected",
         producer=service.NAME,
-        request_id=view.id,
-        correlation_id=event.correlation_id,
-        idempotency_key=event.idempotency_key,
-        payload=RequestAccepted(
-            request_id=view.id, reference=view.reference, status=view.status, due_date=view.due_date
-        ),
+        correlation_id=_text(raw.get("correlation_id")) or _text(raw.get("event_id")) or "unknown",
+        idempotency_key=idempotency_key,
+        payload=RequestRejected(reason_code=unusable.reason_code, field_path=unusable.field_path),
     )
-    await enqueue(conn, INTAKE_OUTCOMES, outcome, key=event.idempotency_key or view.id)
+    await enqueue(conn, INTAKE_OUTCOMES, outcome, key=key)
 
 
 def consumers(runtime: Runtime) -> list[EventConsumer]:
@@ -42,9 +78,10 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
         EventConsumer(
             "intake",
             INTAKE,
-            {"request.submitted": on_submitted},
+            {"request.submitted": _handler(runtime.settings)},
             pool=runtime.pool,
             dead_letters=runtime.dead_letters,
             settings=runtime.settings,
+            on_rejected=on_rejected,
         )
     ]

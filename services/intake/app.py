@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
-from services.intake import agents, http
-from services.runtime.host import ServiceSpec
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-SPEC = ServiceSpec("intake", consumers=agents.consumers, routers=[http.router], title="DSR pipeline API")
+from services.intake import agents, http
+from services.intake.domain.identifiers import InvalidIdentifier
+from services.intake.service import Conflict, NotFound
+from services.runtime.host import ServiceSpec
+from services.runtime.web import validation_error
+
+
+async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidIdentifier)
+    return validation_error(["body", *exc.field.split(".")], exc.message, exc.reason_code)
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+async def _not_found(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "no such request"}, status_code=404)
+
+
+def configure(app: FastAPI) -> None:
+    app.add_exception_handler(InvalidIdentifier, _invalid)
+    app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(NotFound, _not_found)
+
+
+SPEC = ServiceSpec(
+    "intake", consumers=agents.consumers, routers=[http.router], title="DSR pipeline API", configure=configure
+)

@@ -29,7 +29,8 @@ class KeyConfigError(ValueError):
 
 
 def parse_keys(spec: str) -> list[ApiKey]:
-    """Parse `name:role:secret,...`; the error names the entry (by position), never the secret."""
+    """Parse `name:role:secret,...`; errors name the entry by position only: a misordered entry
+    could put the secret where the name belongs."""
     keys = []
     for position, entry in enumerate(filter(None, (e.strip() for e in spec.split(","))), start=1):
         parts = entry.split(":", 2)

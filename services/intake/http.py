@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.requests import RequestSubmission, RequestView
+from schemas.requests import RequestSubmission, RequestView, Verification
 from services.intake import service
 from services.intake.auth import ApiKey, Role, require
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
+WRITERS = require(Role.system, Role.agent)
+READERS = require(Role.system, Role.agent, Role.ops)
+DEADLINE_KEEPERS = require(Role.agent, Role.ops)
+
 
 class StatusChange(BaseModel):
     status: str
-    at: Any
+    at: datetime
     actor: str
     reason: str | None = None
 
 
 class RequestDetail(RequestView):
     history: list[StatusChange]
+
+
+class Submission(RequestView):
+    duplicate_of: str | None = Field(
+        default=None, description="Set when an open request of this type for this subject exists: this is it."
+    )
+
+
+class Extension(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    months: int = Field(ge=1, le=2, description="Further months, at most two in all")
+    reason: str = Field(min_length=10, max_length=2000, description="Told to the subject")
+
+
+class Cancellation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=200)
 
 
 def _pool(request: Request) -> Any:
@@ -37,18 +61,30 @@ def _pool(request: Request) -> Any:
 async def submit_request(
     body: RequestSubmission,
     request: Request,
-    caller: Annotated[ApiKey, require(Role.system, Role.agent)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-) -> RequestView:
+    response: Response,
+    caller: Annotated[ApiKey, WRITERS],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> Submission:
+    settings = request.app.state.settings
     async with _pool(request).acquire() as conn, conn.transaction():
-        result = await service.submit(conn, body, actor=caller.name, idempotency_key=idempotency_key)
-    return result.view
+        result = await service.submit(
+            conn,
+            body,
+            actor=caller.name,
+            idempotency_key=idempotency_key,
+            accept_synthetic=settings.accept_synthetic_ids,
+        )
+    if not result.created and result.duplicate_of is None:
+        response.headers["Idempotent-Replayed"] = "true"
+    return Submission(**result.view.model_dump(), duplicate_of=result.duplicate_of)
 
 
 @router.get("", summary="Find a request by the idempotency key it was submitted with")
 async def find_by_idempotency_key(
     request: Request,
-    caller: Annotated[ApiKey, require(Role.system, Role.agent, Role.ops)],
+    caller: Annotated[ApiKey, READERS],
     idempotency_key: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> list[RequestView]:
     async with _pool(request).acquire() as conn:
@@ -58,9 +94,7 @@ async def find_by_idempotency_key(
 
 @router.get("/{request_id}", summary="A request with its status history")
 async def get_request(
-    request_id: uuid.UUID,
-    request: Request,
-    caller: Annotated[ApiKey, require(Role.system, Role.agent, Role.ops)],
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, READERS]
 ) -> RequestDetail:
     async with _pool(request).acquire() as conn:
         found = await service.find(conn, request_id)
@@ -68,3 +102,31 @@ async def get_request(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such request")
     view, history = found
     return RequestDetail(**view.model_dump(), history=[StatusChange(**h) for h in history])
+
+
+@router.post("/{request_id}/verification", summary="Record identity evidence; resumes a waiting request")
+async def record_verification(
+    request_id: uuid.UUID, body: Verification, request: Request, caller: Annotated[ApiKey, WRITERS]
+) -> RequestView:
+    async with _pool(request).acquire() as conn, conn.transaction():
+        return await service.record_verification(
+            conn, request_id, body, actor=caller.name, now=datetime.now(UTC)
+        )
+
+
+@router.post("/{request_id}/extension", summary="Extend the deadline by up to two further months")
+async def extend_deadline(
+    request_id: uuid.UUID, body: Extension, request: Request, caller: Annotated[ApiKey, DEADLINE_KEEPERS]
+) -> RequestView:
+    async with _pool(request).acquire() as conn, conn.transaction():
+        return await service.extend(
+            conn, request_id, months=body.months, reason=body.reason, actor=caller.name, now=datetime.now(UTC)
+        )
+
+
+@router.post("/{request_id}/cancel", summary="Withdraw a request")
+async def cancel_request(
+    request_id: uuid.UUID, body: Cancellation, request: Request, caller: Annotated[ApiKey, WRITERS]
+) -> RequestView:
+    async with _pool(request).acquire() as conn, conn.transaction():
+        return await service.cancel(conn, request_id, reason=body.reason, actor=caller.name)

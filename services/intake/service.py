@@ -1,37 +1,64 @@
-"""Intake's flow, shared by HTTP and Kafka: validate, store, decide assurance, announce.
+"""Intake's flow, shared by HTTP and Kafka: validate, dedupe, store, decide assurance, announce.
 
-Everything runs inside the caller's transaction, so the request, its history, its audit events
-and its outbox events commit together or not at all.
+Everything runs inside the caller's transaction, so the request, its identifiers, its history, its
+audit events and its outbox events commit together or not at all. A new request costs three round
+trips: take the subject's locks (and a reference number), look for the original of a retry or an
+open duplicate, then one statement that writes every row.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import RequestReceived, RequestVerified, VerificationRequested
+from schemas.events import (
+    DeadlineExtended,
+    RequestCancelled,
+    RequestReceived,
+    RequestVerified,
+    VerificationRequested,
+)
 from schemas.registry import REQUESTS
-from schemas.requests import RequestStatus, RequestSubmission, RequestView
-from services.intake.domain.assurance import REQUIRED, assess, sufficient
-from services.intake.domain.deadline import due_date
+from schemas.requests import (
+    TERMINAL_STATUSES,
+    Channel,
+    RequestStatus,
+    RequestSubmission,
+    RequestType,
+    RequestView,
+    Verification,
+)
+from services.intake.domain.assurance import REQUIRED, Assurance, admission_status, assess, sufficient
+from services.intake.domain.deadline import OSLO, due_date
+from services.intake.domain.submission import Identifiers, check_submission, same_subject
 from services.runtime.ledger import audit, change_status
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import encode, enqueue
 
 NAME = "intake"
+_TERMINAL = [s.value for s in TERMINAL_STATUSES]
+
+
+class Conflict(Exception):
+    """A state change the request's current state does not allow (HTTP 409)."""
+
+
+class NotFound(Exception):
+    pass
 
 
 @dataclass(frozen=True)
 class Submitted:
     view: RequestView
     created: bool
+    duplicate_of: str | None = None
 
 
-def _view(row: asyncpg.Record) -> RequestView:
+def view(row: asyncpg.Record) -> RequestView:
     return RequestView(
         id=str(row["id"]),
         reference=row["reference"],
@@ -49,7 +76,7 @@ async def find_by_key(conn: asyncpg.Connection, scope: str, key: str) -> Request
     row = await conn.fetchrow(
         "select * from requests where idempotency_scope = $1 and idempotency_key = $2", scope, key
     )
-    return _view(row) if row else None
+    return view(row) if row else None
 
 
 async def find(
@@ -62,7 +89,7 @@ async def find(
         "select status, at, actor, reason from request_status_history where request_id = $1 order by id",
         request_id,
     )
-    return _view(row), [dict(h) for h in history]
+    return view(row), [dict(h) for h in history]
 
 
 async def submit(
@@ -73,28 +100,156 @@ async def submit(
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
     now: datetime | None = None,
+    accept_synthetic: bool = False,
 ) -> Submitted:
+    """Store a new request, or answer with the one it repeats; raises `InvalidIdentifier`."""
     now = now or datetime.now(UTC)
-    if idempotency_key:
-        existing = await find_by_key(conn, actor, idempotency_key)
-        if existing:
-            return Submitted(existing, created=False)
+    identifiers = check_submission(submission, now=now, accept_synthetic=accept_synthetic)
+    number = await _lock_subject(conn, submission.type, identifiers, actor, idempotency_key)
+    original, duplicate = await _earlier(conn, submission.type, identifiers, actor, idempotency_key)
+    if original is not None:
+        return Submitted(view(original), created=False)
     request_id = uuid.uuid4()
-    received_at = submission.received_at or now
-    due = due_date(received_at)
-    number = await conn.fetchval("select nextval('request_reference_seq')")
-    reference = f"DSR-{now.year}-{number:06d}"
+    reference = f"DSR-{now.astimezone(OSLO).year}-{number:06d}"
     correlation_id = correlation_id or str(request_id)
-    inserted = await conn.fetchrow(
-        """insert into requests (id, reference, type, channel, status, received_at, due_date, subject, details,
-                                 language, correlation_id, idempotency_scope, idempotency_key)
-           values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12)
-           on conflict (idempotency_scope, idempotency_key) where idempotency_key is not null do nothing
-           returning *""",
+    received_at = submission.received_at or now
+    level = assess(submission.channel, submission.verification)
+    if duplicate is not None:
+        statuses = [("received", None), ("cancelled", f"duplicate of {duplicate['reference']}")]
+    else:
+        status, reason = admission_status(submission.type, level)
+        statuses = [("received", None), (status, reason)]
+    row = await _insert(
+        conn,
+        request_id=request_id,
+        reference=reference,
+        submission=submission,
+        identifiers=identifiers,
+        received_at=received_at,
+        now=now,
+        level=level,
+        statuses=statuses,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        correlation_id=correlation_id,
+        duplicate_of=duplicate["id"] if duplicate is not None else None,
+    )
+    if row is None:  # unreachable while the idempotency lock is held; kept as a guard
+        raise Conflict("a request with this idempotency key is being created")
+    if duplicate is not None:
+        return Submitted(view(duplicate), created=False, duplicate_of=duplicate["reference"])
+    return Submitted(view(row), created=True)
+
+
+async def _lock_subject(
+    conn: asyncpg.Connection, request_type: RequestType, ids: Identifiers, actor: str, key: str | None
+) -> int:
+    """Serialise submissions for one subject (dedupe) and one idempotency key; returns a reference number.
+
+    Locks are taken in sorted order so that two submissions sharing identifiers cannot deadlock.
+    """
+    names = sorted(f"dsr:{request_type}:{kind}:{value}" for kind, value in ids.pairs())
+    if key is not None:
+        names.insert(0, f"dsr:idempotency:{actor}:{key}")
+    number: int = await conn.fetchval(
+        """select nextval('request_reference_seq')
+           from (select count(pg_advisory_xact_lock(hashtextextended(n, 0)))
+                 from unnest($1::text[]) with ordinality as t(n, i)) as locked""",
+        names,
+    )
+    return number
+
+
+async def _earlier(
+    conn: asyncpg.Connection, request_type: RequestType, ids: Identifiers, actor: str, key: str | None
+) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
+    """The request this submission retries (same idempotency key), or an open one it duplicates."""
+    pairs = ids.pairs()
+    rows = await conn.fetch(
+        """select r.*, (r.idempotency_scope = $4 and r.idempotency_key = $5) as same_key,
+                  (select array_agg(array[i.kind, i.value]) from request_identifiers i where i.request_id = r.id)
+                    as identifiers
+           from requests r
+           where (r.idempotency_scope = $4 and r.idempotency_key = $5)
+              or (r.type = $1 and r.duplicate_of is null and r.status <> all($6::text[])
+                  and r.id in (select request_id from request_identifiers
+                               where (kind, value) in (select * from unnest($2::text[], $3::text[]))))
+           order by r.received_at""",
+        request_type.value,
+        [k for k, _ in pairs],
+        [v for _, v in pairs],
+        actor,
+        key,
+        _TERMINAL,
+    )
+    for row in rows:
+        if row["same_key"]:
+            return row, None
+    for row in rows:
+        theirs = Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])})
+        if same_subject(ids, theirs):
+            return None, row
+    return None, None
+
+
+async def _insert(
+    conn: asyncpg.Connection,
+    *,
+    request_id: uuid.UUID,
+    reference: str,
+    submission: RequestSubmission,
+    identifiers: Identifiers,
+    received_at: datetime,
+    now: datetime,
+    level: Assurance,
+    statuses: list[tuple[str, str | None]],
+    actor: str,
+    idempotency_key: str | None,
+    correlation_id: str,
+    duplicate_of: uuid.UUID | None,
+) -> asyncpg.Record | None:
+    final = RequestStatus(statuses[-1][0])
+    due = due_date(received_at)
+    audits: list[tuple[str, dict[str, Any]]] = [
+        ("received", {"type": submission.type.value, "channel": submission.channel.value})
+    ]
+    if submission.verification is not None:
+        audits.append(("verification_recorded", _verification_detail(submission.verification, level)))
+    if duplicate_of is not None:
+        audits.append(("linked_as_duplicate", {"original": str(duplicate_of)}))
+    audits.append(("status_changed", {"from": "received", "to": final.value, "reason": statuses[-1][1]}))
+    events = (
+        []
+        if duplicate_of is not None
+        else _admission_events(request_id, reference, submission, final, due, correlation_id, idempotency_key)
+    )
+    pairs = identifiers.pairs()
+    return await conn.fetchrow(
+        """with req as (
+             insert into requests (id, reference, type, channel, status, received_at, due_date, subject, details,
+                                   language, correlation_id, idempotency_scope, idempotency_key, assurance,
+                                   paused_since, duplicate_of)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             on conflict (idempotency_scope, idempotency_key) where idempotency_key is not null do nothing
+             returning *),
+           ids as (insert into request_identifiers (request_id, kind, value)
+                   select req.id, k, v from req, unnest($17::text[], $18::text[]) as t(k, v)),
+           hist as (insert into request_status_history (request_id, status, actor, reason)
+                    select req.id, s, $19, r from req, unnest($20::text[], $21::text[]) with ordinality as t(s, r, n)
+                    order by n),
+           aud as (insert into audit_events (request_id, actor, action, detail)
+                   select req.id, $19, a, d from req, unnest($22::text[], $23::jsonb[]) with ordinality as t(a, d, n)
+                   order by n),
+           out as (insert into outbox (producer, topic, key, value, event_id, event_type, request_id)
+                   select $24, $25, convert_to(req.id::text, 'UTF8'), v, e, et, req.id
+                   from req, unnest($26::bytea[], $27::uuid[], $28::text[]) with ordinality as t(v, e, et, n)
+                   order by n)
+           select * from req""",
         request_id,
         reference,
         submission.type.value,
         submission.channel.value,
+        final.value,
         received_at,
         due,
         submission.subject.model_dump(exclude_none=True),
@@ -103,29 +258,45 @@ async def submit(
         correlation_id,
         actor if idempotency_key else None,
         idempotency_key,
-    )
-    if inserted is None:  # a concurrent retry with the same key won the race
-        assert idempotency_key is not None
-        original = await find_by_key(conn, actor, idempotency_key)
-        assert original is not None
-        return Submitted(original, created=False)
-    await conn.execute(
-        "insert into request_status_history (request_id, status, actor) values ($1, 'received', $2)",
-        request_id,
+        level.name,
+        now if final is RequestStatus.awaiting_verification else None,
+        duplicate_of,
+        [k for k, _ in pairs],
+        [v for _, v in pairs],
         actor,
+        [s for s, _ in statuses],
+        [r for _, r in statuses],
+        [a for a, _ in audits],
+        [d for _, d in audits],
+        NAME,
+        REQUESTS,
+        [encode(e) for e in events],
+        [e.event_id for e in events],
+        [e.event_type for e in events],
     )
-    await audit(
-        conn,
-        request_id,
-        actor,
-        "received",
-        {"type": submission.type.value, "channel": submission.channel.value},
-    )
-    received = Envelope[RequestReceived](
+
+
+def _verification_detail(verification: Verification, level: Assurance) -> dict[str, Any]:
+    return {
+        "method": verification.method.value,
+        "checks": [c.value for c in verification.checks],
+        "verified_by": verification.verified_by,
+        "assurance": level.name,
+    }
+
+
+def _admission_events(
+    request_id: uuid.UUID,
+    reference: str,
+    submission: RequestSubmission,
+    status: RequestStatus,
+    due: date,
+    correlation_id: str,
+    idempotency_key: str | None,
+) -> list[Envelope[Any]]:
+    common: dict[str, Any] = {"producer": NAME, "request_id": request_id, "correlation_id": correlation_id}
+    received: Envelope[Any] = Envelope[RequestReceived](
         event_type="request.received",
-        producer=NAME,
-        request_id=request_id,
-        correlation_id=correlation_id,
         idempotency_key=idempotency_key,
         payload=RequestReceived(
             reference=reference,
@@ -134,64 +305,119 @@ async def submit(
             status=RequestStatus.received,
             due_date=due,
         ),
+        **common,
     )
-    await enqueue(conn, REQUESTS, received)
-    await _decide_assurance(conn, request_id, reference, submission, actor, due, correlation_id)
-    row = await conn.fetchrow("select * from requests where id = $1", request_id)
-    return Submitted(_view(row), created=True)
+    return [received, _status_event(status, reference, submission.type, due, common)]
 
 
-async def _decide_assurance(
-    conn: asyncpg.Connection,
-    request_id: uuid.UUID,
-    reference: str,
-    submission: RequestSubmission,
-    actor: str,
-    due: Any,
-    correlation_id: str,
-) -> RequestStatus:
-    level = assess(submission.channel, submission.verification)
-    if submission.verification is not None:
-        await audit(
-            conn,
-            request_id,
-            actor,
-            "verification_recorded",
-            {
-                "method": submission.verification.method.value,
-                "checks": [c.value for c in submission.verification.checks],
-                "verified_by": submission.verification.verified_by,
-                "assurance": level.name,
-            },
-        )
-    if sufficient(submission.type, level):
-        await change_status(
-            conn, request_id, RequestStatus.verified, actor=actor, reason=f"assurance {level.name}"
-        )
-        event: Envelope[Any] = Envelope[RequestVerified](
+def _status_event(
+    status: RequestStatus, reference: str, request_type: RequestType, due: date, common: dict[str, Any]
+) -> Envelope[Any]:
+    if status is RequestStatus.verified:
+        return Envelope[RequestVerified](
             event_type="request.verified",
-            producer=NAME,
-            request_id=request_id,
-            correlation_id=correlation_id,
-            payload=RequestVerified(reference=reference, type=submission.type, due_date=due),
+            payload=RequestVerified(reference=reference, type=request_type, due_date=due),
+            **common,
         )
-        status = RequestStatus.verified
-    else:
-        required = REQUIRED[submission.type].name
-        await change_status(
-            conn,
-            request_id,
-            RequestStatus.awaiting_verification,
-            actor=actor,
-            reason=f"assurance {level.name} < {required}",
+    return Envelope[VerificationRequested](
+        event_type="request.verification_requested",
+        payload=VerificationRequested(
+            reference=reference, due_date=due, required_assurance=REQUIRED[request_type].name
+        ),
+        **common,
+    )
+
+
+async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow("select * from requests where id = $1 for update", request_id)
+    if row is None:
+        raise NotFound(str(request_id))
+    return row
+
+
+def _common(row: asyncpg.Record) -> dict[str, Any]:
+    return {"producer": NAME, "request_id": row["id"], "correlation_id": row["correlation_id"]}
+
+
+async def record_verification(
+    conn: asyncpg.Connection, request_id: uuid.UUID, verification: Verification, *, actor: str, now: datetime
+) -> RequestView:
+    """Record identity evidence; a request waiting for it resumes, its due date moved by the pause."""
+    row = await _locked(conn, request_id)
+    if row["status"] != RequestStatus.awaiting_verification:
+        raise Conflict(f"the request is {row['status']}, not awaiting verification")
+    level = max(Assurance[row["assurance"]], assess(Channel(row["channel"]), verification))
+    await audit(conn, request_id, actor, "verification_recorded", _verification_detail(verification, level))
+    request_type = RequestType(row["type"])
+    if not sufficient(request_type, level):
+        await conn.execute("update requests set assurance = $2 where id = $1", request_id, level.name)
+        return view(await _locked(conn, request_id))
+    paused = max(0, (now.astimezone(OSLO).date() - row["paused_since"].astimezone(OSLO).date()).days)
+    paused_days = row["paused_days"] + paused
+    due = due_date(row["received_at"], extension_months=row["extension_months"], paused_days=paused_days)
+    await conn.execute(
+        """update requests set assurance = $2, paused_days = $3, paused_since = null, due_date = $4
+           where id = $1""",
+        request_id,
+        level.name,
+        paused_days,
+        due,
+    )
+    if paused:
+        await audit(
+            conn, request_id, actor, "clock_resumed", {"paused_days": paused, "due_date": due.isoformat()}
         )
-        event = Envelope[VerificationRequested](
-            event_type="request.verification_requested",
-            producer=NAME,
-            request_id=request_id,
-            correlation_id=correlation_id,
-            payload=VerificationRequested(reference=reference, due_date=due, required_assurance=required),
-        )
-        status = RequestStatus.awaiting_verification
+    await change_status(
+        conn, request_id, RequestStatus.verified, actor=actor, reason=f"assurance {level.name}"
+    )
+    event = _status_event(RequestStatus.verified, row["reference"], request_type, due, _common(row))
     await enqueue(conn, REQUESTS, event)
-    return status
+    return view(await conn.fetchrow("select * from requests where id = $1", request_id))
+
+
+async def extend(
+    conn: asyncpg.Connection, request_id: uuid.UUID, *, months: int, reason: str, actor: str, now: datetime
+) -> RequestView:
+    """Extend by up to two further months in all (Art. 12(3)), decided inside the first month."""
+    row = await _locked(conn, request_id)
+    if row["status"] in _TERMINAL:
+        raise Conflict(f"the request is already {row['status']}")
+    first_month_ends = due_date(row["received_at"], paused_days=row["paused_days"])
+    if now.astimezone(OSLO).date() > first_month_ends:
+        raise Conflict(f"an extension must be decided before the first month ends ({first_month_ends})")
+    total = row["extension_months"] + months
+    if total > 2:
+        raise Conflict(f"at most two further months in all; {row['extension_months']} already granted")
+    due = due_date(row["received_at"], extension_months=total, paused_days=row["paused_days"])
+    await conn.execute(
+        """update requests set extension_months = $2, extension_reason = $3, extended = true, due_date = $4,
+                  updated_at = now() where id = $1""",
+        request_id,
+        total,
+        reason,
+        due,
+    )
+    await audit(
+        conn, request_id, actor, "deadline_extended", {"months": months, "reason": reason, "due_date": due}
+    )
+    event = Envelope[DeadlineExtended](
+        event_type="request.deadline_extended",
+        payload=DeadlineExtended(reference=row["reference"], due_date=due),
+        **_common(row),
+    )
+    await enqueue(conn, REQUESTS, event)
+    return view(await conn.fetchrow("select * from requests where id = $1", request_id))
+
+
+async def cancel(conn: asyncpg.Connection, request_id: uuid.UUID, *, reason: str, actor: str) -> RequestView:
+    row = await _locked(conn, request_id)
+    if row["status"] in _TERMINAL:
+        raise Conflict(f"the request is already {row['status']}")
+    await change_status(conn, request_id, RequestStatus.cancelled, actor=actor, reason=reason)
+    event = Envelope[RequestCancelled](
+        event_type="request.cancelled",
+        payload=RequestCancelled(reference=row["reference"], reason=reason),
+        **_common(row),
+    )
+    await enqueue(conn, REQUESTS, event)
+    return view(await conn.fetchrow("select * from requests where id = $1", request_id))

@@ -133,6 +133,7 @@ def up(
             "DSR_API_KEYS": api_keys,
             "DSR_DATA_DIR": str(data_dir),
             "DSR_DEMO": "true" if demo else "false",
+            "DSR_ACCEPT_SYNTHETIC_IDS": "true" if demo or settings.accept_synthetic_ids else "false",
         }
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):

@@ -12,9 +12,11 @@ The consumer itself never stops on input.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -39,9 +41,23 @@ Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 class Unprocessable(Exception):
     """Raised by a handler for an event that can never succeed; carries a reason code."""
 
-    def __init__(self, reason_code: str):
+    def __init__(self, reason_code: str, field_path: str | None = None):
         super().__init__(reason_code)
         self.reason_code = reason_code
+        self.field_path = field_path
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """What a rejection hook learns about a message that is being dead-lettered."""
+
+    reason_code: str
+    field_path: str | None
+    key: bytes | None
+    envelope: dict[str, Any] | None  # the parsed JSON object, when the bytes were one; untrusted
+
+
+RejectionHook = Callable[[asyncpg.Connection, Unusable], Awaitable[None]]
 
 
 def _reason_code(exc: Exception) -> str:
@@ -62,6 +78,7 @@ class EventConsumer:
         pool: asyncpg.Pool,
         dead_letters: DeadLetters,
         settings: Settings,
+        on_rejected: RejectionHook | None = None,
     ):
         unknown = [t for t in handlers if t not in EVENTS or EVENTS[t].topic != topic]
         if unknown:
@@ -72,6 +89,7 @@ class EventConsumer:
         self.pool = pool
         self.dead_letters = dead_letters
         self.settings = settings
+        self.on_rejected = on_rejected
 
     async def handle_message(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int
@@ -79,7 +97,7 @@ class EventConsumer:
         """Handle one message; returns the outcome (`handled`, `duplicate`, `ignored`, `dead_lettered`)."""
         decoded = decode(value, self.topic)
         if isinstance(decoded, Rejected):
-            await self._dead_letter(decoded.reason_code, key, value, partition, offset)
+            await self._reject(decoded.reason_code, decoded.field_path, key, value, partition, offset)
             return self._count("unknown", "dead_lettered")
         handler = self.handlers.get(decoded.event_type)
         if handler is None:
@@ -115,7 +133,8 @@ class EventConsumer:
                     crash_point(f"{self.name}.after_commit")
                 return "handled" if fresh else "duplicate"
             except (Unprocessable, IllegalTransition, RequestNotFound) as exc:
-                await self._dead_letter(_reason_code(exc), key, value, partition, offset)
+                field_path = exc.field_path if isinstance(exc, Unprocessable) else None
+                await self._reject(_reason_code(exc), field_path, key, value, partition, offset)
                 return "dead_lettered"
             except TRANSIENT_ERRORS as exc:
                 metrics.HANDLER_RETRIES.labels(self.name, "transient").inc()
@@ -127,11 +146,35 @@ class EventConsumer:
                 metrics.HANDLER_RETRIES.labels(self.name, "error").inc()
                 log.exception("handler failed", extra={"consumer": self.name, "attempt": failures})
                 if failures >= self.settings.handler_max_attempts:
-                    await self._dead_letter("handler_failed", key, value, partition, offset)
+                    await self._reject("handler_failed", None, key, value, partition, offset)
                     del exc
                     return "dead_lettered"
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+    async def _reject(
+        self,
+        reason: str,
+        field_path: str | None,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+    ) -> None:
+        """Tell the hook (e.g. intake's rejected outcome), then dead-letter. Both at least once."""
+        if self.on_rejected is not None:
+            unusable = Unusable(reason, field_path, key, _json_object(value))
+            hook = self.on_rejected
+            delay = 0.1
+            while True:
+                try:
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        await hook(conn, unusable)
+                    break
+                except TRANSIENT_ERRORS:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        await self._dead_letter(reason, key, value, partition, offset)
 
     async def _dead_letter(
         self, reason: str, key: bytes | None, value: bytes | None, partition: int, offset: int
@@ -149,3 +192,11 @@ class EventConsumer:
     def _count(self, event_type: str, outcome: str) -> str:
         metrics.EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
         return outcome
+
+
+def _json_object(value: bytes | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(value or b"")
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None

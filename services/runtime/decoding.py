@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,11 +25,34 @@ class Rejected:
     field_path: str | None = None
 
 
+@cache
+def _declared_field_names() -> frozenset[str]:
+    """Every field name of every model in the contract: the only names a field path may show."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [RawEnvelope, *(spec.payload for spec in EVENTS.values())]
+    while pending:
+        model = pending.pop()
+        for name, field in model.model_fields.items():
+            names.add(name)
+            pending.extend(_models_in(field.annotation))
+    return frozenset(names)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
 def _first_error_path(error: ValidationError, prefix: str = "") -> str | None:
+    """The path of the first error, with any part that is not a declared field (a key the sender
+    chose, which could be anything, a national id included) replaced by `*`."""
     errors = error.errors()
     if not errors:
         return None
-    loc = ".".join(str(p) for p in errors[0]["loc"])
+    known = _declared_field_names()
+    parts = [str(p) if isinstance(p, int) or p in known else "*" for p in errors[0]["loc"]]
+    loc = ".".join(parts)
     return f"{prefix}{loc}" if loc else (prefix.rstrip(".") or None)
 
 
@@ -44,7 +68,7 @@ def decode(value: bytes | None, topic: str) -> Envelope[Any] | Rejected:
         return Rejected("malformed.encoding")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError too: an integer of more than 4300 digits
         return Rejected("malformed.json")
     if not isinstance(data, dict):
         return Rejected("malformed.envelope")

@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.runtime import web
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import create_pool
 from services.runtime.deadletter import DeadLetters
@@ -58,6 +59,7 @@ class ServiceSpec:
     consumers: ConsumerFactory = lambda _runtime: ()
     routers: Sequence[APIRouter] = ()
     title: str = ""
+    configure: Callable[[FastAPI], None] | None = None
 
 
 async def _retry(what: str, attempt: Callable[[], Any], deadline: float) -> Any:
@@ -165,9 +167,12 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app = FastAPI(title=spec.title or f"DSR {spec.name}", version="0.1.0", lifespan=lifespan)
     app.state.runtime = None
     app.state.settings = settings
+    web.install(app)
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)
+    if spec.configure is not None:
+        spec.configure(app)
     return app
 
 

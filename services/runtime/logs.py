@@ -32,7 +32,7 @@ class JsonFormatter(logging.Formatter):
             line.update(scrub_value(json.loads(json.dumps(extra, default=str))))
         if record.exc_info and record.exc_info[0] is not None:
             # Exception messages can quote input (asyncpg echoes failing values): scrub them too.
-            line["exc"] = scrub("".join(traceback.format_exception(*record.exc_info))[-4000:])
+            line["exc"] = scrub("".join(traceback.format_exception(*record.exc_info)))[-4000:]
         return json.dumps(line, ensure_ascii=False)
 
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         description="Attempts at an event that fails for a non-transient reason before dead-lettering.",
     )
     log_level: str = Field("INFO", description="Log level of every service.")
+    accept_synthetic_ids: bool = Field(
+        False, description="Accept synthetic test national ids (month + 80); on in the demo."
+    )
     demo: bool = Field(False, description="Demo mode (set by `dsr up --demo`).")
     startup_timeout: float = Field(
         30.0, gt=0, description="Seconds `dsr up` waits for every service to be ready."

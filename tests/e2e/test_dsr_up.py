@@ -89,12 +89,12 @@ def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
 
-def _postgres_running_on(data_dir: Path) -> list[int]:
+def _processes_using(data_dir: Path) -> list[str]:
     found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
+    for proc in psutil.process_iter(["name", "cmdline", "status"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(data_dir) in cmdline:
-            found.append(proc.pid)
+        if str(data_dir) in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(f"{proc.pid} {proc.info['status']} {cmdline}")
     return found
 
 
@@ -152,7 +152,7 @@ async def test_dsr_up_runs_a_request_end_to_end_stops_clean_and_resumes(data_dir
     assert "Stopped." in rest
     time.sleep(0.5)
     assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
-    assert _postgres_running_on(data_dir) == []
+    assert _processes_using(data_dir) == []
     _assert_no_personal_data_in_logs(data_dir, "\n".join(up.lines) + rest)
 
     again = Up(data_dir)  # resumes on the same data directory

@@ -52,3 +52,10 @@ def assess(channel: Channel, verification: Verification | None) -> Assurance:
 
 def sufficient(request_type: RequestType, assurance: Assurance) -> bool:
     return assurance >= REQUIRED[request_type]
+
+
+def admission_status(request_type: RequestType, level: Assurance) -> tuple[str, str]:
+    """The status a new request takes, and why: ready to locate, or waiting for proof."""
+    if sufficient(request_type, level):
+        return "verified", f"assurance {level.name}"
+    return "awaiting_verification", f"assurance {level.name} below {REQUIRED[request_type].name}"

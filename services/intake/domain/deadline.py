@@ -46,6 +46,8 @@ def due_date(received_at: datetime, *, extension_months: int = 0, paused_days: i
         raise ValueError("an extension is at most two further months")
     if paused_days < 0:
         raise ValueError("paused_days cannot be negative")
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must carry a time zone")
     received = received_at.astimezone(OSLO).date()
     end = add_months(received, 1 + extension_months) + timedelta(days=paused_days)
     return next_working_day(end)
