@@ -59,7 +59,7 @@ def _keys(request: Request) -> list[ApiKey]:
     return state.api_keys  # type: ignore[no-any-return]
 
 
-def _caller(
+async def _caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -74,7 +74,7 @@ def _caller(
 
 
 def require(*roles: Role) -> object:
-    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
         if key.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {key.role} may not do this")
         return key

@@ -178,6 +178,73 @@ def _print_ready(
     print(f"Ready in {seconds:.1f} s. Press Ctrl-C to stop.", flush=True)
 
 
+bench_app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("intake")
+def bench_intake(
+    requests: Annotated[int, typer.Option(help="HTTP requests per phase.")] = 10_000,
+    rate: Annotated[
+        float, typer.Option(help="Fixed arrival rate of the second HTTP phase (per second).")
+    ] = 1000,
+    events: Annotated[int, typer.Option(help="Kafka intake events.")] = 20_000,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/intake.json"
+    ),
+) -> None:
+    """HTTP intake throughput and latency, and Kafka intake throughput, against a fresh ledger."""
+    import tempfile
+
+    from services.launcher.bench import run_intake_bench, write_results
+    from services.launcher.embedded_broker import EmbeddedBroker
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+    from services.launcher.ports import free_port
+    from services.launcher.supervisor import Supervisor
+
+    root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
+    postgres, broker = EmbeddedPostgres(root / "postgres"), EmbeddedBroker(root / "broker")
+    supervisor: Supervisor | None = None
+    try:
+        with console.status("Starting PostgreSQL, the broker and intake..."):
+            server_url = postgres.start()
+            database_url = postgres.url(LEDGER_DATABASE)
+            bootstrap = broker.start()
+            settings = Settings(database_url=database_url, kafka_bootstrap=bootstrap)
+            key = secrets.token_urlsafe(24)
+            asyncio.run(_prepare_ledger(server_url, database_url, settings))
+            env = {
+                "DSR_DATABASE_URL": database_url,
+                "DSR_KAFKA_BOOTSTRAP": bootstrap,
+                "DSR_API_KEYS": f"bench:system:{key}",
+                "DSR_DATA_DIR": str(root),
+                "DSR_LOG_LEVEL": "WARNING",
+            }
+            supervisor = Supervisor.for_services(env, root / "logs", free_port(), services=("intake",))
+            supervisor.start()
+            supervisor.wait_ready(60)
+        with console.status("") as status:
+            results = asyncio.run(
+                run_intake_bench(
+                    supervisor.children[0].url,
+                    key,
+                    bootstrap,
+                    database_url,
+                    requests=requests,
+                    rate=rate,
+                    events=events,
+                    progress=lambda text: status.update(text),
+                )
+            )
+        write_results(output, results)
+        console.print(f"Figures written to {output}")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        broker.stop()
+        postgres.stop()
+
+
 @app.command()
 def migrate() -> None:
     """Apply the ledger's migrations to DSR_DATABASE_URL."""

@@ -41,10 +41,17 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
 
     @classmethod
-    def for_services(cls, env: dict[str, str], log_dir: Path, api_port: int, workers: int = 1) -> Supervisor:
+    def for_services(
+        cls,
+        env: dict[str, str],
+        log_dir: Path,
+        api_port: int,
+        workers: int = 1,
+        services: tuple[str, ...] = SERVICES,
+    ) -> Supervisor:
         children = []
         port = api_port
-        for name in SERVICES:
+        for name in services:
             for worker in range(workers):
                 children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port))
                 port += 1

@@ -17,10 +17,28 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
 
 
+class LedgerConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Skips asyncpg's reset query on release (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL).
+
+    It costs a round trip per checkout, and nothing here leaves such state on a pooled
+    connection: advisory locks are transaction-scoped or released in `finally`, and the relay
+    keeps its LISTEN connection for its whole life.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections speak JSON for json/jsonb columns."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30, **kwargs
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
+        connection_class=LedgerConnection,
+        **kwargs,
     )
     assert pool is not None
     return pool

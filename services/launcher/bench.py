@@ -1,0 +1,275 @@
+"""`dsr bench intake`: measured throughput and latency of the HTTP and Kafka intake.
+
+It starts its own embedded PostgreSQL and broker (unless configured), runs the intake service as
+its own process, and drives it from this process: HTTP through a minimal keep-alive HTTP/1.1 client
+(so that the load generator costs little of the two cores), Kafka through a plain producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+console = Console(highlight=False)
+
+_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def national_ids(count: int, seed: int = 7) -> list[str]:
+    """Distinct valid birth numbers (deterministic), so no two submissions are duplicates."""
+    rng = random.Random(seed)
+    found: set[str] = set()
+    while len(found) < count:
+        born = f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}{rng.randint(0, 499):03d}"
+        digits = [int(d) for d in born]
+        k1 = (11 - sum(w * d for w, d in zip(_K1, digits, strict=True)) % 11) % 11
+        if k1 == 10:
+            continue
+        k2 = (11 - sum(w * d for w, d in zip(_K2, [*digits, k1], strict=True)) % 11) % 11
+        if k2 != 10:
+            found.add(f"{born}{k1}{k2}")
+    return sorted(found)
+
+
+def submission(national_id: str) -> dict[str, Any]:
+    return {
+        "type": "access",
+        "channel": "phone",
+        "subject": {"national_id": national_id},
+        "verification": {
+            "method": "phone_checks",
+            "checks": ["national_id", "address", "case_number"],
+            "verified_by": "bench",
+        },
+    }
+
+
+@dataclass
+class LatencyLog:
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def percentile(self, q: float) -> float:
+        if not self.seconds:
+            return float("nan")
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends pre-built POSTs and reads status + body."""
+
+    def __init__(self, host: str, port: int, key: str):
+        self.host, self.port, self.key = host, port, key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def request(self, body: bytes) -> bytes:
+        return (
+            f"POST /v1/requests HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+    async def post(self, body: bytes) -> int:
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(self.request(body))
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def closed_loop(
+    host: str, port: int, key: str, bodies: list[bytes], connections: int
+) -> tuple[LatencyLog, float]:
+    """As fast as `connections` clients can go; returns latencies and elapsed seconds."""
+    log = LatencyLog()
+    queue = iter(bodies)
+
+    async def client() -> None:
+        conn = Connection(host, port, key)
+        await conn.open()
+        try:
+            for body in queue:
+                started = time.perf_counter()
+                status = await conn.post(body)
+                log.seconds.append(time.perf_counter() - started)
+                if status != 202:
+                    log.errors += 1
+        finally:
+            await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return log, time.perf_counter() - started
+
+
+async def open_loop(
+    host: str, port: int, key: str, bodies: list[bytes], rate: float, connections: int
+) -> LatencyLog:
+    """A fixed arrival rate; latency counts from the scheduled send time (no coordinated omission)."""
+    log = LatencyLog()
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        conn = Connection(host, port, key)
+        await conn.open()
+        pool.put_nowait(conn)
+
+    async def one(body: bytes, scheduled: float) -> None:
+        conn = await pool.get()
+        try:
+            status = await conn.post(body)
+            log.seconds.append(time.perf_counter() - scheduled)
+            if status != 202:
+                log.errors += 1
+        finally:
+            pool.put_nowait(conn)
+
+    start = time.perf_counter()
+    tasks = []
+    for i, body in enumerate(bodies):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(body, scheduled)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        await pool.get_nowait().close()
+    return log
+
+
+def encode(values: list[str]) -> list[bytes]:
+    return [json.dumps(submission(v)).encode() for v in values]
+
+
+def kafka_events(ids: list[str]) -> list[bytes]:
+    events = []
+    for national_id in ids:
+        key = str(uuid.uuid4())
+        events.append(
+            json.dumps(
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "event_type": "request.submitted",
+                    "schema_version": "1.0",
+                    "occurred_at": "2026-11-24T10:00:00+00:00",
+                    "producer": "bench-portal",
+                    "correlation_id": key,
+                    "idempotency_key": key,
+                    "payload": {
+                        "type": "access",
+                        "channel": "plan_and_pay",
+                        "subject": {"national_id": national_id},
+                    },
+                }
+            ).encode()
+        )
+    return events
+
+
+async def kafka_intake(bootstrap: str, database_url: str, events: list[bytes]) -> float:
+    """Publish every event, then wait until intake stored them all; returns events per second."""
+    import asyncpg
+    from aiokafka import AIOKafkaProducer
+
+    conn = await asyncpg.connect(database_url)
+    before = await conn.fetchval("select count(*) from requests")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        sends = [
+            await producer.send("dsr.intake.v1", value=e, key=str(i).encode()) for i, e in enumerate(events)
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+    while (await conn.fetchval("select count(*) from requests")) - before < len(events):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    await conn.close()
+    return len(events) / elapsed
+
+
+def report_http(name: str, log: LatencyLog, elapsed: float | None) -> dict[str, float]:
+    figures = {
+        "requests": float(len(log.seconds)),
+        "errors": float(log.errors),
+        "p50_ms": log.percentile(0.50),
+        "p95_ms": log.percentile(0.95),
+        "p99_ms": log.percentile(0.99),
+        "mean_ms": statistics.fmean(log.seconds) * 1000 if log.seconds else float("nan"),
+    }
+    if elapsed:
+        figures["per_second"] = len(log.seconds) / elapsed
+    console.print(
+        f"{name:<28} "
+        + "  ".join(f"{k} {v:,.1f}" for k, v in figures.items() if k not in ("requests", "errors"))
+        + f"  ({int(figures['requests'])} requests, {int(figures['errors'])} errors)"
+    )
+    return figures
+
+
+async def run_intake_bench(
+    api: str,
+    key: str,
+    bootstrap: str,
+    database_url: str,
+    *,
+    requests: int,
+    rate: float,
+    events: int,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    host, port = api.removeprefix("http://").split(":")
+    ids = national_ids(requests * 2 + 200 + events)
+    warm, closed, fixed, kafka = (
+        ids[:200],
+        ids[200 : 200 + requests],
+        ids[200 + requests : 200 + 2 * requests],
+        ids[200 + 2 * requests :],
+    )
+    progress("warming up")
+    await closed_loop(host, int(port), key, encode(warm), 8)
+    progress(f"HTTP, as fast as possible: {requests} requests on 16 connections")
+    log, elapsed = await closed_loop(host, int(port), key, encode(closed), 16)
+    results: dict[str, Any] = {"http_max": report_http("HTTP max throughput", log, elapsed)}
+    progress(f"HTTP at a fixed {rate:.0f} requests/s")
+    fixed_log = await open_loop(host, int(port), key, encode(fixed), rate, 64)
+    results["http_fixed_rate"] = {"rate": rate, **report_http(f"HTTP at {rate:.0f}/s", fixed_log, None)}
+    progress(f"Kafka intake: {events} events")
+    per_second = await kafka_intake(bootstrap, database_url, kafka_events(kafka))
+    console.print(f"{'Kafka intake':<28} per_second {per_second:,.1f}  ({events} events)")
+    results["kafka"] = {"events": events, "per_second": per_second}
+    return results
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
