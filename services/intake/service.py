@@ -165,15 +165,20 @@ async def _earlier(
 ) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
     """The request this submission retries (same idempotency key), or an open one it duplicates."""
     pairs = ids.pairs()
+    # Two index lookups (the key, the identifiers) rather than one OR over the whole table.
     rows = await conn.fetch(
-        """select r.*, (r.idempotency_scope = $4 and r.idempotency_key = $5) as same_key,
+        """with candidates as (
+               select id from requests where idempotency_scope = $4 and idempotency_key = $5
+               union
+               select i.request_id from request_identifiers i
+               join unnest($2::text[], $3::text[]) as t(kind, value) on i.kind = t.kind and i.value = t.value)
+           select r.*, (r.idempotency_scope is not distinct from $4 and r.idempotency_key is not distinct from $5)
+                    as same_key,
                   (select array_agg(array[i.kind, i.value]) from request_identifiers i where i.request_id = r.id)
                     as identifiers
-           from requests r
+           from requests r join candidates c on c.id = r.id
            where (r.idempotency_scope = $4 and r.idempotency_key = $5)
-              or (r.type = $1 and r.duplicate_of is null and r.status <> all($6::text[])
-                  and r.id in (select request_id from request_identifiers
-                               where (kind, value) in (select * from unnest($2::text[], $3::text[]))))
+              or (r.type = $1 and r.duplicate_of is null and r.status <> all($6::text[]))
            order by r.received_at""",
         request_type.value,
         [k for k, _ in pairs],

@@ -38,6 +38,9 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwar
         init=_init_connection,
         command_timeout=30,
         connection_class=LedgerConnection,
+        # Our statements are short OLTP lookups by key; re-planning them per call (PostgreSQL's
+        # custom plans, which it keeps choosing for array parameters) cost more than running them.
+        server_settings={"plan_cache_mode": "force_generic_plan", **kwargs.pop("server_settings", {})},
         **kwargs,
     )
     assert pool is not None

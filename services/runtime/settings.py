@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     consumer_session_timeout: float = Field(6.0, gt=0, description="Kafka consumer session timeout (s).")
     consumer_heartbeat: float = Field(1.0, gt=0, description="Kafka consumer heartbeat interval (s).")
     consumer_commit_interval: float = Field(1.0, gt=0, description="Offset commit interval (s).")
+    consumer_batch_max: int = Field(
+        200, ge=1, description="Most events a consumer handles in one transaction."
+    )
+    consumer_batch_wait: float = Field(
+        0.003, gt=0, description="Seconds a consumer waits to fill a batch (adds at most this to latency)."
+    )
     handler_max_attempts: int = Field(
         5,
         ge=1,

@@ -8,7 +8,7 @@ from typing import Any
 
 import faust
 
-from services.runtime.consumer import EventConsumer
+from services.runtime.consumer import EventConsumer, Message
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,19 @@ def bind(app: faust.App, consumer: EventConsumer) -> None:
         value_serializer="raw",
     )
 
+    settings = consumer.settings
+
     async def agent(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            await consumer.handle_message(
-                key=message.key, value=message.value, partition=message.partition, offset=message.offset
+        # Events arrive in small batches: whatever came within `consumer_batch_wait` seconds, at
+        # most `consumer_batch_max`; Faust acks (and later commits) them after the batch is handled.
+        async for events in stream.take_events(
+            settings.consumer_batch_max, within=settings.consumer_batch_wait
+        ):
+            await consumer.handle_batch(
+                [
+                    Message(e.message.key, e.message.value, e.message.partition, e.message.offset)
+                    for e in events
+                ]
             )
 
     agent.__name__ = f"{consumer.name}_agent"

