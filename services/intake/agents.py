@@ -13,6 +13,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.events import RequestAccepted, RequestRejected
 from schemas.registry import INTAKE, INTAKE_OUTCOMES
+from schemas.requests import RequestView
 from services.intake import service
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.runtime.consumer import EventConsumer, Unprocessable, Unusable
@@ -34,24 +35,36 @@ def _handler(settings: Settings) -> Any:
             )
         except InvalidIdentifier as exc:
             raise Unprocessable(exc.reason_code, f"payload.{exc.field}") from None
-        view = result.view
-        outcome = Envelope[RequestAccepted](
-            event_type="request.accepted",
-            producer=service.NAME,
-            request_id=view.id,
-            correlation_id=event.correlation_id,
-            idempotency_key=event.idempotency_key,
-            payload=RequestAccepted(
-                request_id=view.id,
-                reference=view.reference,
-                status=view.status,
-                due_date=view.due_date,
-                duplicate_of=result.duplicate_of,
-            ),
-        )
-        await enqueue(conn, INTAKE_OUTCOMES, outcome, key=event.idempotency_key or view.id)
+        await _accept(conn, event, result.view, result.duplicate_of)
 
     return on_submitted
+
+
+async def _accept(
+    conn: asyncpg.Connection, event: Envelope[Any], view: RequestView, duplicate_of: str | None
+) -> None:
+    outcome = Envelope[RequestAccepted](
+        event_type="request.accepted",
+        producer=service.NAME,
+        request_id=view.id,
+        correlation_id=event.correlation_id,
+        idempotency_key=event.idempotency_key,
+        payload=RequestAccepted(
+            request_id=view.id,
+            reference=view.reference,
+            status=view.status,
+            due_date=view.due_date,
+            duplicate_of=duplicate_of,
+        ),
+    )
+    await enqueue(conn, INTAKE_OUTCOMES, outcome, key=event.idempotency_key or view.id)
+
+
+async def on_redelivered(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    """The same event again: answer again with what the first delivery created."""
+    found = await service.find_for_event(conn, event.producer, event.idempotency_key, event.correlation_id)
+    if found is not None:
+        await _accept(conn, event, *found)
 
 
 def _text(value: Any) -> str | None:
@@ -83,5 +96,6 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
             dead_letters=runtime.dead_letters,
             settings=runtime.settings,
             on_rejected=on_rejected,
+            on_duplicate=on_redelivered,
         )
     ]

@@ -79,6 +79,31 @@ async def find_by_key(conn: asyncpg.Connection, scope: str, key: str) -> Request
     return view(row) if row else None
 
 
+async def find_for_event(
+    conn: asyncpg.Connection, producer: str, idempotency_key: str | None, correlation_id: str
+) -> tuple[RequestView, str | None] | None:
+    """The request a submission event created, and the reference of the original it joined."""
+    if idempotency_key is not None:
+        row = await conn.fetchrow(
+            "select * from requests where idempotency_scope = $1 and idempotency_key = $2",
+            producer,
+            idempotency_key,
+        )
+    else:
+        row = await conn.fetchrow(
+            "select * from requests where correlation_id = $1 order by created_at limit 1", correlation_id
+        )
+    return None if row is None else await _answer(conn, row)
+
+
+async def _answer(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[RequestView, str | None]:
+    """A linked duplicate is answered with the open request it joined, as on its first submission."""
+    if row["duplicate_of"] is None:
+        return view(row), None
+    original = await conn.fetchrow("select * from requests where id = $1", row["duplicate_of"])
+    return view(original), original["reference"]
+
+
 async def find(
     conn: asyncpg.Connection, request_id: uuid.UUID
 ) -> tuple[RequestView, list[dict[str, Any]]] | None:
@@ -108,7 +133,8 @@ async def submit(
     number = await _lock_subject(conn, submission.type, identifiers, actor, idempotency_key)
     original, duplicate = await _earlier(conn, submission.type, identifiers, actor, idempotency_key)
     if original is not None:
-        return Submitted(view(original), created=False)
+        answer, duplicate_of = await _answer(conn, original)
+        return Submitted(answer, created=False, duplicate_of=duplicate_of)
     request_id = uuid.uuid4()
     reference = f"DSR-{now.astimezone(OSLO).year}-{number:06d}"
     correlation_id = correlation_id or str(request_id)

@@ -86,6 +86,7 @@ class EventConsumer:
         dead_letters: DeadLetters,
         settings: Settings,
         on_rejected: RejectionHook | None = None,
+        on_duplicate: Handler | None = None,
     ):
         unknown = [t for t in handlers if t not in EVENTS or EVENTS[t].topic != topic]
         if unknown:
@@ -97,6 +98,9 @@ class EventConsumer:
         self.dead_letters = dead_letters
         self.settings = settings
         self.on_rejected = on_rejected
+        # Runs (in a transaction) for an event already handled: e.g. intake answers a redelivered
+        # submission again, since every intake event is promised an outcome.
+        self.on_duplicate = on_duplicate
 
     async def handle_message(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int
@@ -135,11 +139,27 @@ class EventConsumer:
         return outcomes
 
     async def _handle_run(self, run: list[tuple[Message, Envelope[Any]]]) -> list[str]:
-        if not run:
-            return []
-        if len(run) == 1:
-            return [await self.handle_message(**run[0][0]._asdict())]
+        """Commit the run in one transaction; when event i fails, commit the events before it as
+        a run, hand event i to the one-by-one path (retries, dead letters), and go on after it."""
+        outcomes: list[str] = []
+        while run:
+            if len(run) == 1:
+                outcomes.append(await self.handle_message(**run[0][0]._asdict()))
+                break
+            failed_at = await self._try_run(run, outcomes)
+            if failed_at is None:
+                break
+            log.info("event failed inside a batch", extra={"consumer": self.name, "index": failed_at})
+            outcomes.extend(await self._handle_run(run[:failed_at]))
+            outcomes.append(await self.handle_message(**run[failed_at][0]._asdict()))
+            run = run[failed_at + 1 :]
+        return outcomes
+
+    async def _try_run(self, run: list[tuple[Message, Envelope[Any]]], outcomes: list[str]) -> int | None:
+        """One transaction for the whole run; returns the index of the event that failed, if any."""
         started = time.perf_counter()
+        handled: set[Any] = set()
+        position = 0
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 fresh = set(
@@ -156,27 +176,24 @@ class EventConsumer:
                         [message.offset for message, _ in run],
                     )
                 )
-                handled: set[Any] = set()
-                for _, event in run:
+                for index, (_, event) in enumerate(run):
+                    position = index
                     if event.event_id in fresh and event.event_id not in handled:
                         handled.add(event.event_id)
                         await self.handlers[event.event_type](conn, event)
+                    elif self.on_duplicate is not None:
+                        await self.on_duplicate(conn, event)
         except Exception:
-            log.info(
-                "batch failed; handling its events one by one",
-                extra={"consumer": self.name, "size": len(run)},
-            )
-            return [await self.handle_message(**message._asdict()) for message, _ in run]
+            return position
         for _ in handled:  # one passage per committed event, as on the one-by-one path
             crash_point(f"{self.name}.after_commit")
         elapsed = (time.perf_counter() - started) / len(run)
-        outcomes = []
         for _, event in run:
             metrics.HANDLER_SECONDS.labels(self.name, event.event_type).observe(elapsed)
             outcome = "handled" if event.event_id in handled else "duplicate"
             handled.discard(event.event_id)  # a second copy in the same run is a duplicate
             outcomes.append(self._count(event.event_type, outcome))
-        return outcomes
+        return None
 
     async def _handle_with_retries(
         self,
@@ -202,6 +219,10 @@ class EventConsumer:
                 )
                 if fresh:
                     crash_point(f"{self.name}.after_commit")
+                elif self.on_duplicate is not None:
+                    on_duplicate = self.on_duplicate
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        await on_duplicate(conn, event)
                 return "handled" if fresh else "duplicate"
             except (Unprocessable, IllegalTransition, RequestNotFound) as exc:
                 field_path = exc.field_path if isinstance(exc, Unprocessable) else None
