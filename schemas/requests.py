@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class RequestType(StrEnum):
@@ -70,10 +71,33 @@ class Language(StrEnum):
     en = "en"
 
 
-class Subject(BaseModel):
-    """Who the request is about: at least one identifier; a name alone identifies nobody."""
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain the NUL character")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _without_nul(key)
+            _without_nul(item)
+    if isinstance(value, list):
+        for item in value:
+            _without_nul(item)
+    return value
+
+
+class ContractInput(BaseModel):
+    """Base of every model a caller sends: unknown fields refused, text trimmed, no NUL
+    characters (PostgreSQL cannot store them, and no human wrote one)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _without_nul(value)
+
+
+class Subject(ContractInput):
+    """Who the request is about: at least one identifier; a name alone identifies nobody."""
 
     national_id: str | None = Field(default=None, max_length=20, description="Fødselsnummer, D- or H-number")
     email: str | None = Field(default=None, max_length=254)
@@ -98,35 +122,27 @@ class Subject(BaseModel):
         return self
 
 
-class Verification(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Verification(ContractInput):
     method: VerificationMethod
     checks: list[VerificationCheck] = Field(default_factory=list, max_length=4)
     verified_by: str = Field(min_length=1, max_length=100, description="The agent or system that checked")
 
 
-class Requester(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Requester(ContractInput):
     kind: str = Field(default="subject", pattern=r"^(subject|representative)$")
     name: str | None = Field(default=None, max_length=200)
     power_of_attorney: bool = False
 
 
-class Details(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Details(ContractInput):
     corrections: dict[str, str] | None = Field(default=None, max_length=50, description="For rectification")
     objection_grounds: str | None = Field(default=None, max_length=4000)
     language: Language = Language.nb
     notes: str | None = Field(default=None, max_length=4000)
 
 
-class RequestSubmission(BaseModel):
+class RequestSubmission(ContractInput):
     """The body of `POST /v1/requests` and the payload of `request.submitted`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: RequestType
     channel: Channel

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from schemas.requests import RequestSubmission, RequestView, Verification
+from schemas.requests import ContractInput, RequestSubmission, RequestView, Verification
 from services.intake import service
 from services.intake.auth import ApiKey, Role, require
 
@@ -37,16 +37,12 @@ class Submission(RequestView):
     )
 
 
-class Extension(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Extension(ContractInput):
     months: int = Field(ge=1, le=2, description="Further months, at most two in all")
     reason: str = Field(min_length=10, max_length=2000, description="Told to the subject")
 
 
-class Cancellation(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Cancellation(ContractInput):
     reason: str = Field(min_length=3, max_length=200)
 
 
@@ -76,7 +72,7 @@ async def submit_request(
             idempotency_key=idempotency_key,
             accept_synthetic=settings.accept_synthetic_ids,
         )
-    if not result.created and result.duplicate_of is None:
+    if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return Submission(**result.view.model_dump(), duplicate_of=result.duplicate_of)
 
@@ -85,7 +81,7 @@ async def submit_request(
 async def find_by_idempotency_key(
     request: Request,
     caller: Annotated[ApiKey, READERS],
-    idempotency_key: Annotated[str, Query(min_length=1, max_length=200)],
+    idempotency_key: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
 ) -> list[RequestView]:
     async with _pool(request).acquire() as conn:
         found = await service.find_by_key(conn, caller.name, idempotency_key)

@@ -32,10 +32,12 @@ from schemas.requests import (
     RequestType,
     RequestView,
     Verification,
+    VerificationMethod,
 )
 from services.intake.domain.assurance import REQUIRED, Assurance, admission_status, assess, sufficient
 from services.intake.domain.deadline import OSLO, due_date
-from services.intake.domain.submission import Identifiers, check_submission, same_subject
+from services.intake.domain.identifiers import InvalidIdentifier
+from services.intake.domain.submission import BANKID_CHANNELS, Identifiers, check_submission, same_subject
 from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import encode, enqueue
 
@@ -56,6 +58,7 @@ class Submitted:
     view: RequestView
     created: bool
     duplicate_of: str | None = None
+    replayed: bool = False  # a retry with the same idempotency key: nothing new was created
 
 
 def view(row: asyncpg.Record) -> RequestView:
@@ -73,10 +76,11 @@ def view(row: asyncpg.Record) -> RequestView:
 
 
 async def find_by_key(conn: asyncpg.Connection, scope: str, key: str) -> RequestView | None:
+    """The request a submission with this key was answered with (the original, for a duplicate)."""
     row = await conn.fetchrow(
         "select * from requests where idempotency_scope = $1 and idempotency_key = $2", scope, key
     )
-    return view(row) if row else None
+    return (await _answer(conn, row))[0] if row else None
 
 
 async def find_for_event(
@@ -134,7 +138,7 @@ async def submit(
     original, duplicate = await _earlier(conn, submission.type, identifiers, actor, idempotency_key)
     if original is not None:
         answer, duplicate_of = await _answer(conn, original)
-        return Submitted(answer, created=False, duplicate_of=duplicate_of)
+        return Submitted(answer, created=False, duplicate_of=duplicate_of, replayed=True)
     request_id = uuid.uuid4()
     reference = f"DSR-{now.astimezone(OSLO).year}-{number:06d}"
     correlation_id = correlation_id or str(request_id)
@@ -375,9 +379,14 @@ async def record_verification(
 ) -> RequestView:
     """Record identity evidence; a request waiting for it resumes, its due date moved by the pause."""
     row = await _locked(conn, request_id)
+    channel = Channel(row["channel"])
+    if verification.method is VerificationMethod.bankid and channel not in BANKID_CHANNELS:
+        raise InvalidIdentifier(
+            "method", "field_forbidden_for_channel", f"bankid cannot be declared on the {channel} channel"
+        )
     if row["status"] != RequestStatus.awaiting_verification:
         raise Conflict(f"the request is {row['status']}, not awaiting verification")
-    level = max(Assurance[row["assurance"]], assess(Channel(row["channel"]), verification))
+    level = max(Assurance[row["assurance"]], assess(channel, verification))
     await audit(conn, request_id, actor, "verification_recorded", _verification_detail(verification, level))
     request_type = RequestType(row["type"])
     if not sufficient(request_type, level):

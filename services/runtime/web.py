@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.runtime.scrubbing import scrub
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,12 @@ class BodySizeLimit:
                 await _too_large(self.limit)(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body reading lets it through as a 413 (it turns any
+    other error while reading into a 400)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, f"request body larger than {MAX_BODY_BYTES // 1024} KiB")
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -72,7 +78,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     # FastAPI's default body echoes the offending input, which may be a national id.
     errors: list[dict[str, Any]] = [
         {
-            "loc": list(e.get("loc", ())),
+            "loc": [p if isinstance(p, int) else scrub(str(p)) for p in e.get("loc", ())],
             "msg": str(e.get("msg", "invalid")),
             "type": str(e.get("type", "invalid")),
         }

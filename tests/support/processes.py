@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from services.launcher.ports import free_port
+from services.launcher.process import die_with_parent
 from services.runtime.settings import Settings
 
 
@@ -51,6 +52,7 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,  # a test run that is killed leaves no service behind
             )
         return self
 

@@ -21,6 +21,7 @@ _K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 # From 2032 the weighted sum including k1 may leave these remainders mod 11 (before: only 0).
 _K1_REMAINDERS = frozenset({0, 1, 2, 3})
 _SEPARATORS = re.compile(r"[\s.\-]")
+_ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 
 
 class InvalidIdentifier(ValueError):
@@ -74,7 +75,7 @@ def _plausible_date(day: int, month: int, individual: int, year: int) -> bool:
 
 def parse_national_id(raw: str, *, accept_synthetic: bool, field: str = "subject.national_id") -> NationalId:
     digits = _SEPARATORS.sub("", raw)
-    if len(digits) != 11 or not digits.isdigit():
+    if not _ELEVEN_DIGITS.fullmatch(digits):  # ASCII digits only: str.isdigit() also accepts Arabic-Indic and full-width digits
         raise InvalidIdentifier(field, "invalid_national_id", "a national identity number has 11 digits")
     if not _check_digits_valid(digits):
         raise InvalidIdentifier(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 
 from schemas.requests import Channel, RequestSubmission, RequestType, VerificationMethod
 from services.intake.domain.identifiers import (
@@ -16,6 +16,8 @@ from services.intake.domain.identifiers import (
 
 # Channels where the company, not the sender, says when the request arrived.
 BACKDATABLE = frozenset({Channel.phone, Channel.email, Channel.letter, Channel.system})
+# A backlog may be migrated, but nothing this company holds predates this.
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
 # Only a signed-in portal session or a system that checked it may claim BankID.
 BANKID_CHANNELS = frozenset({Channel.plan_and_pay, Channel.system})
 
@@ -43,6 +45,10 @@ def check_submission(submission: RequestSubmission, *, now: datetime, accept_syn
                 "received_at",
                 "field_forbidden_for_channel",
                 f"received_at is not accepted on the {submission.channel} channel",
+            )
+        if submission.received_at < EARLIEST_RECEIPT:
+            raise InvalidIdentifier(
+                "received_at", "received_at_too_old", "received_at cannot be before 2000-01-01"
             )
         if submission.received_at > now:
             raise InvalidIdentifier(

@@ -1,0 +1,69 @@
+"""The intake API in-process (HTTP routes, ledger pool, outbox relay; no Kafka consumers) on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from services.intake import http
+from services.intake.app import configure
+from services.runtime.host import ServiceSpec, create_service_app
+from services.runtime.settings import Settings
+from tests.intake.helpers import Submit, auth
+
+SPEC = ServiceSpec("intake", routers=[http.router], configure=configure)
+
+
+@contextlib.asynccontextmanager
+async def running_intake(settings: Settings, port: int) -> AsyncIterator[str]:
+    """Serve the intake API on 127.0.0.1:`port` until the block ends; yields its base URL."""
+    app = create_service_app(SPEC, settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(60):
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                    raise AssertionError("the intake API stopped during start-up")
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@pytest.fixture
+async def intake_url(settings: Settings, unused_tcp_port: int) -> AsyncIterator[str]:
+    async with running_intake(settings, unused_tcp_port) as url:
+        yield url
+
+
+@pytest.fixture
+async def api(intake_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the running API, authenticated as the agent key (pass `headers=auth(role)` to switch)."""
+    async with httpx.AsyncClient(base_url=intake_url, headers=auth("agent"), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def submit(api: httpx.AsyncClient) -> Submit:
+    """POST /v1/requests; asserts 202 unless `expect` says otherwise; returns the response."""
+
+    async def post(
+        body: dict[str, Any], *, expect: int | None = 202, headers: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        response = await api.post("/v1/requests", json=body, headers=headers)
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        return response
+
+    return post
