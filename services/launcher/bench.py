@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -236,6 +237,33 @@ def report_http(name: str, log: LatencyLog, elapsed: float | None) -> dict[str, 
     return figures
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process and its children (PostgreSQL's backends)."""
+    import psutil
+
+    used = {}
+    for name, pid in pids.items():
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for p in procs:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        used[name] = total
+    used["bench client"] = sum(os.times()[:2])
+    return used
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    return {name: (after[name] - before.get(name, 0.0)) / max(count, 1) * 1000 for name in after}
+
+
 async def run_intake_bench(
     api: str,
     key: str,
@@ -246,6 +274,7 @@ async def run_intake_bench(
     rate: float,
     events: int,
     progress: Callable[[str], None],
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     host, port = api.removeprefix("http://").split(":")
     ids = national_ids(requests * 2 + 200 + events)
@@ -258,13 +287,21 @@ async def run_intake_bench(
     progress("warming up")
     await closed_loop(host, int(port), key, encode(warm), 8)
     progress(f"HTTP, as fast as possible: {requests} requests on 16 connections")
+    before = cpu_seconds(pids or {})
     log, elapsed = await closed_loop(host, int(port), key, encode(closed), 16)
     results: dict[str, Any] = {"http_max": report_http("HTTP max throughput", log, elapsed)}
+    per_request = cpu_per_request(before, cpu_seconds(pids or {}), len(log.seconds))
+    results["http_cpu_ms_per_request"] = per_request
+    console.print("CPU ms per request:   " + "  ".join(f"{k} {v:.2f}" for k, v in per_request.items()))
     progress(f"HTTP at a fixed {rate:.0f} requests/s")
     fixed_log = await open_loop(host, int(port), key, encode(fixed), rate, 64)
     results["http_fixed_rate"] = {"rate": rate, **report_http(f"HTTP at {rate:.0f}/s", fixed_log, None)}
     progress(f"Kafka intake: {events} events")
+    before = cpu_seconds(pids or {})
     per_second = await kafka_intake(bootstrap, database_url, kafka_events(kafka))
+    per_event = cpu_per_request(before, cpu_seconds(pids or {}), events)
+    results["kafka_cpu_ms_per_event"] = per_event
+    console.print("CPU ms per event:     " + "  ".join(f"{k} {v:.2f}" for k, v in per_event.items()))
     console.print(f"{'Kafka intake':<28} per_second {per_second:,.1f}  ({events} events)")
     results["kafka"] = {"events": events, "per_second": per_second}
     return results

@@ -17,6 +17,7 @@ from rich.console import Console
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.supervisor import Supervisor
 
 app = typer.Typer(help="GDPR data subject request pipeline.", no_args_is_help=True, add_completion=False)
@@ -234,6 +235,7 @@ def bench_intake(
                     rate=rate,
                     events=events,
                     progress=lambda text: status.update(text),
+                    pids=_bench_pids(supervisor, postgres),
                 )
             )
         write_results(output, results)
@@ -243,6 +245,12 @@ def bench_intake(
             supervisor.stop()
         broker.stop()
         postgres.stop()
+
+
+def _bench_pids(supervisor: Supervisor, postgres: EmbeddedPostgres) -> dict[str, int]:
+    pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
+    pids["postgresql"] = postgres.pid()
+    return pids
 
 
 @app.command()

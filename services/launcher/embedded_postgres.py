@@ -111,7 +111,10 @@ class EmbeddedPostgres:
         if self.pgdata.exists() and self.running():
             ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.user, timeout=30)
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.pgdata / "postmaster.pid").read_text().split()[0])
+
     def signal(self, sig: int) -> None:
         """Send a signal to the postmaster (the fault suite's SIGSTOP/SIGCONT)."""
-        pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, sig)
+        os.kill(self.pid(), sig)

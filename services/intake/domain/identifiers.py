@@ -75,7 +75,9 @@ def _plausible_date(day: int, month: int, individual: int, year: int) -> bool:
 
 def parse_national_id(raw: str, *, accept_synthetic: bool, field: str = "subject.national_id") -> NationalId:
     digits = _SEPARATORS.sub("", raw)
-    if not _ELEVEN_DIGITS.fullmatch(digits):  # ASCII digits only: str.isdigit() also accepts Arabic-Indic and full-width digits
+    if not _ELEVEN_DIGITS.fullmatch(
+        digits
+    ):  # ASCII digits only: str.isdigit() also accepts Arabic-Indic and full-width digits
         raise InvalidIdentifier(field, "invalid_national_id", "a national identity number has 11 digits")
     if not _check_digits_valid(digits):
         raise InvalidIdentifier(

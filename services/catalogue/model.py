@@ -1,0 +1,353 @@
+"""The data catalogue's shape: what a file may say, validated field by field on load.
+
+Checks that need more than one field of one model (a primary key naming a column that exists,
+a category that exists in the taxonomy) live in `checker.py`, so that every problem is reported at
+once with its own path instead of the first one per model.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
+"""A PostgreSQL identifier as we write them: lower case, no quoting needed."""
+
+ColumnPath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+"""A column of this table, or `reference_column.column` to follow a reference to another table."""
+
+TableRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+"""`table.column` inside one system, or `system.table` across systems (where the field says so)."""
+
+LegalBasis = Annotated[str, StringConstraints(pattern=r"^(6\(1\)\([a-f]\)|9\(2\)\([a-j]\))$")]
+"""A GDPR article: `6(1)(a)`..`6(1)(f)`, or `9(2)(a)`..`9(2)(j)` for special categories."""
+
+Exemption = Annotated[str, StringConstraints(pattern=r"^17\(3\)\([a-e]\)$")]
+"""An Art. 17(3) exemption from erasure, e.g. `17(3)(b)` (a legal obligation)."""
+
+Period = Annotated[str, StringConstraints(pattern=r"^P(\d+Y(\d+M)?(\d+D)?|\d+M(\d+D)?|\d+D)$")]
+"""An ISO 8601 period in years, months and days: `P3Y`, `P6M`, `P1Y6M`, `P30D`."""
+
+_PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
+
+
+def period_parts(period: str) -> tuple[int, int, int]:
+    """(years, months, days) of a validated period."""
+    match = _PERIOD.match(period)
+    assert match is not None, period
+    years, months, days = (int(part) if part else 0 for part in match.groups())
+    return years, months, days
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not silently drop a rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentifierType(StrEnum):
+    """Identifiers a subject can be found by (BRIEF §6)."""
+
+    national_id = "national_id"
+    email = "email"
+    phone = "phone"
+    case_number = "case_number"
+    customer_number = "customer_number"
+    invoice_number = "invoice_number"
+
+
+class ColumnType(StrEnum):
+    """The PostgreSQL types the catalogue knows; values are `information_schema` data types."""
+
+    bigint = "bigint"
+    integer = "integer"
+    numeric = "numeric"
+    text = "text"
+    boolean = "boolean"
+    date = "date"
+    timestamptz = "timestamptz"
+
+    @property
+    def sql_name(self) -> str:
+        return "timestamp with time zone" if self is ColumnType.timestamptz else self.value
+
+
+# ----------------------------------------------------------------------------------------- taxonomy
+
+
+class Category(Strict):
+    """A node of the data-category taxonomy; `special` marks an Art. 9 category (inherited)."""
+
+    description: str = Field(min_length=1)
+    special: bool = False
+    personal: bool | None = Field(None, description="Personal data (inherited from the parent when unset).")
+    children: dict[Name, Category] = {}
+
+
+class FlatCategory(Strict):
+    """A category by its dotted name, with what it inherits from its ancestors."""
+
+    name: str
+    description: str
+    special: bool
+    personal: bool
+
+
+class Taxonomy(Strict):
+    categories: dict[Name, Category] = Field(min_length=1)
+
+    def flatten(self) -> dict[str, FlatCategory]:
+        """Every node by dotted name (`user.contact.email`)."""
+        flat: dict[str, FlatCategory] = {}
+
+        def walk(prefix: str, nodes: dict[str, Category], special: bool, personal: bool) -> None:
+            for key, node in nodes.items():
+                name = f"{prefix}{key}"
+                node_special = special or node.special
+                node_personal = personal if node.personal is None else node.personal
+                flat[name] = FlatCategory(
+                    name=name, description=node.description, special=node_special, personal=node_personal
+                )
+                walk(f"{name}.", node.children, node_special, node_personal)
+
+        walk("", self.categories, False, False)
+        return flat
+
+
+# ------------------------------------------------------------------------------------------ parties
+
+
+class RecipientKind(StrEnum):
+    client = "client"
+    processor = "processor"
+    authority = "authority"
+    partner = "partner"
+
+
+class Recipient(Strict):
+    """Someone data is disclosed to: named in extracts, told of corrections and erasures (Art. 19)."""
+
+    name: str = Field(min_length=1)
+    kind: RecipientKind
+
+
+class Source(Strict):
+    """Where data came from when not from the subject (Art. 14(2)(f)), named in extracts."""
+
+    name: str = Field(min_length=1)
+
+
+class Parties(Strict):
+    recipients: dict[Name, Recipient] = {}
+    sources: dict[Name, Source] = Field(min_length=1)
+
+
+# ------------------------------------------------------------------------------------------ systems
+
+
+class Connection(Strict):
+    """Where the system's database is, by reference only: the file never holds a secret
+    (the loader also scans every file for credentials, see `secrecy.py`)."""
+
+    engine: Literal["postgresql"] = "postgresql"
+    database: str | None = Field(
+        None, description="A database on the pipeline's own PostgreSQL server (DSR_DATABASE_URL's)."
+    )
+    env: str | None = Field(None, description="The environment variable that holds the DSN.")
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", value):
+            raise ValueError("a database name is lower case letters, digits and '_'")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*", value):
+            raise ValueError("an environment variable name is upper case letters, digits and '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Connection:
+        if (self.database is None) == (self.env is None):
+            raise ValueError("name exactly one of `database` or `env`")
+        return self
+
+
+class ControllerRule(Strict):
+    """How to find the controller of a processor's row: the column naming it (e.g. the client)."""
+
+    table: Name
+    column: Name
+    description: str = Field(min_length=1)
+
+
+class Role(Strict):
+    kind: Literal["controller", "processor"]
+    controller: ControllerRule | None = None
+
+    @model_validator(mode="after")
+    def _controller_rule(self) -> Role:
+        if self.kind == "processor" and self.controller is None:
+            raise ValueError("a processor system must name the rule that finds its controller (controller)")
+        if self.kind == "controller" and self.controller is not None:
+            raise ValueError("only a processor system names a controller rule")
+        return self
+
+
+class Column(Strict):
+    type: ColumnType
+    categories: list[str] = Field(min_length=1)
+    identifier: IdentifierType | None = None
+    references: TableRef | None = Field(None, description="`table.column` in the same system.")
+    unique: bool = Field(
+        False,
+        description="No two rows share a value: an identifier here names one row, and so its subject "
+        "(a case number names the case and its debtor; the same number elsewhere only mentions the case).",
+    )
+    rectifiable: bool = False
+    description: str | None = None
+
+
+class RetentionKind(StrEnum):
+    after_date = "after_date"
+    """Erase `period` after the date in `anchor` (e.g. 3 years after the case closed)."""
+    on_event = "on_event"
+    """Erase at once when `anchor` is set (e.g. the unsubscribe time)."""
+    follows = "follows"
+    """Kept as long as the linked row in another system (`follows`, matched by the `link` identifier)."""
+    purpose = "purpose"
+    """Kept while the purpose lasts; no fixed period (`description` says what ends it)."""
+    controller = "controller"
+    """A processor's data: the controller decides."""
+
+
+class Retention(Strict):
+    kind: RetentionKind
+    description: str = Field(min_length=1, description="What an extract says about how long it is kept.")
+    period: Period | None = None
+    anchor: ColumnPath | None = None
+    follows: TableRef | None = Field(None, description="`system.table` this row's retention follows.")
+    link: IdentifierType | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Retention:
+        required = {
+            RetentionKind.after_date: {"period", "anchor"},
+            RetentionKind.on_event: {"anchor"},
+            RetentionKind.follows: {"follows", "link"},
+            RetentionKind.purpose: set(),
+            RetentionKind.controller: set(),
+        }[self.kind]
+        given = {name for name in ("period", "anchor", "follows", "link") if getattr(self, name) is not None}
+        if missing := sorted(required - given):
+            raise ValueError(f"retention kind {self.kind.value!r} needs {', '.join(missing)}")
+        if extra := sorted(given - required):
+            raise ValueError(f"retention kind {self.kind.value!r} takes no {', '.join(extra)}")
+        return self
+
+
+class ErasureStrategy(StrEnum):
+    delete_row = "delete_row"
+    null_columns = "null_columns"
+    anonymise = "anonymise"
+    """Replace `columns` with a keyed hash: rows stay countable, the person is gone."""
+    keep = "keep"
+    refer_to_controller = "refer_to_controller"
+    """A processor's data: the request goes to the controller."""
+
+
+class Hold(Strict):
+    """A condition under which the row may not be erased yet (restrict it instead)."""
+
+    column: ColumnPath
+    equals: str | bool | None = None
+    present: bool | None = Field(
+        None, description="true: held while the column has a value; false: while empty."
+    )
+    exemptions: list[Exemption] = []
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> Hold:
+        if (self.equals is None) == (self.present is None):
+            raise ValueError("a hold gives exactly one of `equals` or `present`")
+        return self
+
+
+class Erasure(Strict):
+    strategy: ErasureStrategy
+    columns: list[Name] = []
+    holds: list[Hold] = []
+    exemptions: list[Exemption] = []
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_strategy(self) -> Erasure:
+        takes_columns = self.strategy in (ErasureStrategy.null_columns, ErasureStrategy.anonymise)
+        if takes_columns and not self.columns:
+            raise ValueError(f"strategy {self.strategy.value!r} needs the columns it changes")
+        if not takes_columns and self.columns:
+            raise ValueError(f"strategy {self.strategy.value!r} takes no columns")
+        if self.strategy is ErasureStrategy.keep and not self.reason:
+            raise ValueError("strategy 'keep' needs the reason given to the subject")
+        return self
+
+
+class Restriction(Strict):
+    """A boolean column set to mark the row as restricted (Art. 18): stored, not used.
+
+    `reference.column` marks rows through the row they belong to (an invoice's lines).
+    """
+
+    column: ColumnPath
+
+
+class AutomatedDecision(Strict):
+    """Art. 22 and 15(1)(h): the logic involved and its significance for the subject."""
+
+    logic: str = Field(min_length=1)
+    significance: str = Field(min_length=1)
+
+
+class Table(Strict):
+    description: str = Field(min_length=1)
+    primary_key: list[Name] = Field(min_length=1)
+    columns: dict[Name, Column] = Field(min_length=1)
+    belongs_to: Name | None = Field(
+        None, description="A reference column: the row is about the subject of the row it references."
+    )
+    purpose: str | None = None
+    legal_basis: list[LegalBasis] = []
+    recipients: list[str] = []
+    sources: list[str] = []
+    retention: Retention | None = None
+    erasure: Erasure | None = None
+    restriction: Restriction | None = None
+    automated_decision: AutomatedDecision | None = None
+
+
+class SystemHeader(Strict):
+    """A system file without its tables (the loader validates each table on its own)."""
+
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    connection: Connection
+    role: Role
+
+
+class System(SystemHeader):
+    tables: dict[Name, Table] = Field(min_length=1)
+
+
+class Catalogue(Strict):
+    """Every system, with the taxonomy and parties its tables refer to (checked together)."""
+
+    taxonomy: Taxonomy
+    parties: Parties
+    systems: dict[Name, System]
