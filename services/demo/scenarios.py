@@ -3,7 +3,11 @@
 Every row is tagged with its subject, so the emitter's `owners` is the exact record of where the
 generator put each showcase subject's data (the locator tests assert it is found there and nowhere
 else). A row belongs to the person it is about: a guarantor's case-party row is the guarantor's,
-not the debtor's, although it hangs off the debtor's case.
+not the debtor's, although it hangs off the debtor's case; and the guarantor's AML check carries
+the debtor's case number but names the guarantor, so it is the guarantor's. In catalogue terms: a
+row is a person's when its person identifiers (national id, email, phone) are theirs, when it
+`belongs_to` a row of theirs, or when it carries the number of a `unique` column of a row of theirs
+(a case number) and names nobody else (`tests/demo/oracle.py` derives exactly this).
 """
 
 from __future__ import annotations

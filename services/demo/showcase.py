@@ -54,7 +54,8 @@ _SUBJECTS = (
         expect=(
             "Debtor on an open case with claims, payments, an instalment plan, letters and a guarantor; also "
             "an address update, a credit report with an automated decision, ledger entries, a call and an "
-            "email about the case. Erasure is refused while the case is open (restrict instead)."
+            "email about the case. The guarantor's anti-money-laundering check names the case number but is "
+            "the guarantor's, not his. Erasure is refused while the case is open (restrict instead)."
         ),
     ),
     ShowcaseSubject(

@@ -128,6 +128,8 @@ def up(
             )
             api_keys = settings.api_keys or _api_keys(data_dir)
             asyncio.run(_prepare_ledger(server_url, database_url, settings))
+        if demo:
+            _load_demo_data(server_url or database_url, settings.demo_subjects)
         env = {
             "DSR_DATABASE_URL": database_url,
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
@@ -162,6 +164,16 @@ def up(
         console.print("Stopped.")
 
 
+def _load_demo_data(server_url: str, subjects: int) -> None:
+    """The demo source systems on the same server; a second start reuses what is loaded."""
+    from services.demo.loader import create_demo_systems
+
+    with console.status(f"Loading the demo source systems ({subjects:,} people)..."):
+        demo = asyncio.run(create_demo_systems(server_url, subjects=subjects, seed=42))
+    verb = "Loaded" if demo.loaded else "Reused"
+    console.print(f"{verb} demo data: {demo.total_rows:,} rows in {len(demo.row_counts)} systems")
+
+
 def _print_ready(
     supervisor: Supervisor, database_url: str, bootstrap: str, api_keys: str, data_dir: Path, seconds: float
 ) -> None:
@@ -178,6 +190,16 @@ def _print_ready(
     print(f"Logs: {data_dir / 'logs'}", flush=True)
     print(f"Ready in {seconds:.1f} s. Press Ctrl-C to stop.", flush=True)
 
+
+def _mount_subcommands() -> None:
+    from services.catalogue.cli import app as catalogue_app
+    from services.demo.cli import app as demo_app
+
+    app.add_typer(catalogue_app, name="catalogue", help="The data catalogue: check it.")
+    app.add_typer(demo_app, name="demo", help="The demo source systems and showcase subjects.")
+
+
+_mount_subcommands()
 
 bench_app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

@@ -39,7 +39,8 @@ class EmbeddedPostgres:
         self.root = root.resolve()
         self.pgdata = self.root / "pgdata"
         self._port = port
-        self.user: str | None = None
+        # PostgreSQL refuses to run as root: the server runs as a system user made for it.
+        self.user: str | None = _SYSTEM_USER if os.geteuid() == 0 else None
 
     @property
     def port(self) -> int:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     accept_synthetic_ids: bool = Field(
         False, description="Accept synthetic test national ids (month + 80); on in the demo."
     )
+    demo_subjects: int = Field(
+        1000, ge=0, description="People `dsr up --demo` generates besides the showcase subjects."
+    )
+    catalogue_dir: Path = Field(Path("catalogue"), description="The data catalogue's directory.")
     demo: bool = Field(False, description="Demo mode (set by `dsr up --demo`).")
     startup_timeout: float = Field(
         30.0, gt=0, description="Seconds `dsr up` waits for every service to be ready."
