@@ -1,0 +1,1 @@
+"""The audit trail for the data protection officer: tamper evidence and verification."""
