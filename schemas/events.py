@@ -94,6 +94,22 @@ class RequestFulfilled(_Payload):
     artifact_count: int = Field(default=0, ge=0)
 
 
+class DeadlineAtRisk(_Payload):
+    """A request has at most the configured number of days left (SLA tracking)."""
+
+    reference: str
+    due_date: date
+    days_left: int
+
+
+class DeadlineMissed(_Payload):
+    """A request is still open after its due date."""
+
+    reference: str
+    due_date: date
+    days_overdue: int = Field(ge=1)
+
+
 class DeadLetterRecorded(_Payload):
     """A message a consumer could not handle; `reason_code` never holds personal data."""
 

@@ -31,6 +31,7 @@ from schemas.registry import (
     INTAKE_OUTCOMES,
     LOCATED,
     REQUESTS,
+    SLA,
     TOPICS,
     EventSpec,
     TopicSpec,
@@ -55,6 +56,7 @@ PARTIES: dict[str, tuple[str, str]] = {
     REQUESTS: ("the intake service", "the locator service"),
     LOCATED: ("the locator service", "the fulfilment service"),
     FULFILLED: ("the fulfilment service", "SLA tracking and the notifier"),
+    SLA: ("the tracker service", "operations alerting and the notifier"),
     DEAD_LETTER: ("any consumer that cannot use a message", "operators (inspection and re-drive)"),
 }
 

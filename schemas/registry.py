@@ -43,6 +43,7 @@ INTAKE_OUTCOMES = "dsr.intake-outcomes.v1"
 REQUESTS = "dsr.requests.v1"
 LOCATED = "dsr.located.v1"
 FULFILLED = "dsr.fulfilled.v1"
+SLA = "dsr.sla.v1"
 DEAD_LETTER = "dsr.dead-letter.v1"
 
 EVENTS: dict[str, EventSpec] = {
@@ -66,6 +67,8 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("request.located", events.SubjectLocated, LOCATED, summary="The search finished."),
         EventSpec("request.review_required", events.ReviewRequired, LOCATED, summary="A human must decide."),
         EventSpec("request.fulfilled", events.RequestFulfilled, FULFILLED, summary="Reached a final status."),
+        EventSpec("request.at_risk", events.DeadlineAtRisk, SLA, summary="Few days left before the due date."),
+        EventSpec("request.overdue", events.DeadlineMissed, SLA, summary="Still open after the due date."),
         EventSpec(
             "dead_letter.recorded",
             events.DeadLetterRecorded,
@@ -88,6 +91,7 @@ _TOPIC_LIST = (
     TopicSpec(REQUESTS, key="request_id", summary="Request lifecycle from intake: received, verified, ..."),
     TopicSpec(LOCATED, key="request_id", summary="Locator results: counts per system, or a review."),
     TopicSpec(FULFILLED, key="request_id", summary="Fulfilment results: the request's final status."),
+    TopicSpec(SLA, key="request_id", summary="Deadline warnings from SLA tracking: at risk, overdue."),
     TopicSpec(
         DEAD_LETTER,
         key="original key",

@@ -33,8 +33,10 @@ def _service_spec(name: str):  # type: ignore[no-untyped-def]
         from services.locator.service import SPEC
     elif name == "fulfilment":
         from services.fulfilment.service import SPEC
+    elif name == "tracker":
+        from services.tracker.service import SPEC
     else:
-        raise typer.BadParameter(f"unknown service {name!r}; one of intake, locator, fulfilment")
+        raise typer.BadParameter(f"unknown service {name!r}; one of intake, locator, fulfilment, tracker")
     return SPEC
 
 

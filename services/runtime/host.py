@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,7 @@ class Runtime:
     relay: OutboxRelay
     stream_app: faust.App | None = None
     started_at: float = field(default_factory=time.monotonic)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 ConsumerFactory = Callable[[Runtime], Sequence[EventConsumer]]
@@ -60,6 +61,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     title: str = ""
     configure: Callable[[FastAPI], None] | None = None
+    background: Callable[[Runtime], Sequence[Coroutine[Any, Any, None]]] = lambda _runtime: ()
+    """Loops the service runs besides its consumers (timers, retries); cancelled at shutdown."""
 
 
 async def _retry(what: str, attempt: Callable[[], Any], deadline: float) -> Any:
@@ -103,12 +106,28 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         for consumer in consumers:
             bind(runtime.stream_app, consumer)
         await runtime.stream_app.start()
+    runtime.tasks = [asyncio.create_task(_keep_running(spec.name, loop)) for loop in spec.background(runtime)]
     log.info("service started", extra={"seconds": round(time.monotonic() - runtime.started_at, 3)})
     return runtime
 
 
+async def _keep_running(service: str, loop: Coroutine[Any, Any, None]) -> None:
+    """A background loop that fails is logged, not silently lost (it should never return)."""
+    try:
+        await loop
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("background loop stopped", extra={"service": service})
+
+
 async def stop_runtime(runtime: Runtime) -> None:
     """Stop taking work, let in-flight work finish, then release connections."""
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     if runtime.stream_app is not None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(runtime.stream_app.stop(), 15)

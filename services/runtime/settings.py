@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Attempts at an event that fails for a non-transient reason before dead-lettering.",
     )
+    tracker_interval: float = Field(5.0, gt=0, description="Seconds between the tracker's rounds.")
+    at_risk_days: int = Field(
+        7, ge=0, description="A request is at risk when at most this many days are left."
+    )
+    stuck_after: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds without progress after which a request's last event is re-published.",
+    )
     log_level: str = Field("INFO", description="Log level of every service.")
     accept_synthetic_ids: bool = Field(
         False, description="Accept synthetic test national ids (month + 80); on in the demo."

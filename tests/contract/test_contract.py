@@ -69,6 +69,12 @@ SAMPLES: dict[str, BaseModel] = {
     "request.fulfilled": events.RequestFulfilled(
         type=RequestType.access, status=RequestStatus.completed, artifact_count=1
     ),
+    "request.at_risk": events.DeadlineAtRisk(
+        reference="DSR-2026-000123", due_date=date(2026, 12, 24), days_left=5
+    ),
+    "request.overdue": events.DeadlineMissed(
+        reference="DSR-2026-000123", due_date=date(2026, 12, 24), days_overdue=2
+    ),
     "dead_letter.recorded": events.DeadLetterRecorded(
         reason_code="decode.json",
         consumer="locator",

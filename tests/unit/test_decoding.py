@@ -61,6 +61,8 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "request.review_required": {"stage": "locate", "reason_code": "ambiguous.match"},
     "request.fulfilled": {"type": "erasure", "status": "completed", "artifact_count": 1},
+    "request.at_risk": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_left": 5},
+    "request.overdue": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_overdue": 2},
     "dead_letter.recorded": {
         "reason_code": "malformed.json",
         "consumer": "locator",

@@ -1,0 +1,20 @@
+"""The tracker's Prometheus metrics: low cardinality, no ids, references or personal data."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+OPEN = Gauge("dsr_requests_open", "Open requests", ["status", "type", "channel"])
+OPEN_BY_DAYS_LEFT = Gauge(
+    "dsr_requests_open_by_days_left", "Open requests by days left to the due date", ["bucket"]
+)
+AT_RISK = Gauge("dsr_requests_at_risk", "Open requests with few days left")
+OVERDUE = Gauge("dsr_requests_overdue", "Open requests past their due date")
+SLA_TRANSITIONS = Counter("dsr_sla_transitions_total", "Requests that became at risk or overdue", ["state"])
+REDRIVES = Counter("dsr_redrives_total", "Stuck requests driven on by re-publishing their last event")
+TIME_TO_COMPLETE = Histogram(
+    "dsr_request_time_to_complete_days",
+    "Days from receipt to a final status",
+    ["type", "channel"],
+    buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 90),
+)
