@@ -6,6 +6,9 @@ fulfilment records `fulfilling` and `completed` in the ledger.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -14,12 +17,15 @@ from schemas.envelope import Envelope
 from schemas.events import RequestFulfilled, SubjectLocated
 from schemas.registry import FULFILLED, LOCATED
 from schemas.requests import RequestStatus
+from services.artifacts.sealing import ConfiguredKeys
+from services.artifacts.store import ArtifactStore
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
 from services.runtime.ledger import change_status
 from services.runtime.outbox import enqueue
 
 NAME = "fulfilment"
+log = logging.getLogger(__name__)
 
 
 async def on_located(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
@@ -52,4 +58,19 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
     ]
 
 
-SPEC = ServiceSpec(NAME, consumers=consumers, title="DSR fulfilment")
+async def purge_artifacts(runtime: Runtime) -> None:
+    """Hourly: artifacts older than the retention period lose their content (audited)."""
+    store = ArtifactStore(ConfiguredKeys.parse(runtime.settings.artifact_keys))
+    while True:
+        cutoff = datetime.now(UTC) - timedelta(days=runtime.settings.artifact_retention_days)
+        try:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                await store.purge(conn, older_than=cutoff, actor=NAME)
+        except Exception as exc:  # the database away: next hour
+            log.warning("artifact purge failed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(3600)
+
+
+SPEC = ServiceSpec(
+    NAME, consumers=consumers, background=lambda runtime: [purge_artifacts(runtime)], title="DSR fulfilment"
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.intake import agents, http
+from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.service import Conflict, NotFound
 from services.runtime.host import ServiceSpec
@@ -32,5 +32,9 @@ def configure(app: FastAPI) -> None:
 
 
 SPEC = ServiceSpec(
-    "intake", consumers=agents.consumers, routers=[http.router], title="DSR pipeline API", configure=configure
+    "intake",
+    consumers=agents.consumers,
+    routers=[http.router, downloads.router],
+    title="DSR pipeline API",
+    configure=configure,
 )

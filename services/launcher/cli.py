@@ -52,6 +52,19 @@ def serve(service: Annotated[str, typer.Argument(help="intake, locator or fulfil
     run(spec, settings)
 
 
+def _artifact_keys(data_dir: Path) -> str:
+    """An artifact encryption key kept in the data directory, so extracts stay readable after a restart."""
+    from services.artifacts.sealing import new_key_spec
+
+    file = data_dir / "artifact-keys"
+    if file.exists():
+        return file.read_text().strip()
+    spec = new_key_spec()
+    file.touch(mode=0o600)
+    file.write_text(spec + "\n")
+    return spec
+
+
 def _api_keys(data_dir: Path) -> str:
     """Generated keys for one agent, one system and one ops caller, kept across restarts."""
     file = data_dir / "api-keys"
@@ -136,6 +149,7 @@ def up(
             "DSR_DATABASE_URL": database_url,
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
             "DSR_API_KEYS": api_keys,
+            "DSR_ARTIFACT_KEYS": settings.artifact_keys or _artifact_keys(data_dir),
             "DSR_DATA_DIR": str(data_dir),
             "DSR_DEMO": "true" if demo else "false",
             "DSR_ACCEPT_SYNTHETIC_IDS": "true" if demo or settings.accept_synthetic_ids else "false",

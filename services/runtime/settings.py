@@ -52,6 +52,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Attempts at an event that fails for a non-transient reason before dead-lettering.",
     )
+    artifact_keys: str = Field(
+        "",
+        description="Artifact encryption keys, `id:base64(32 bytes)` comma-separated, the first current; `dsr up` generates one when unset.",
+    )
+    download_link_days: float = Field(7, gt=0, description="Days a one-time download link stays valid.")
+    artifact_retention_days: float = Field(
+        30, gt=0, description="Days after which an artifact's content is purged."
+    )
     tracker_interval: float = Field(5.0, gt=0, description="Seconds between the tracker's rounds.")
     at_risk_days: int = Field(
         7, ge=0, description="A request is at risk when at most this many days are left."

@@ -11,13 +11,13 @@ import httpx
 import pytest
 import uvicorn
 
-from services.intake import http
+from services.intake import downloads, http
 from services.intake.app import configure
 from services.runtime.host import ServiceSpec, create_service_app
 from services.runtime.settings import Settings
 from tests.intake.helpers import Submit, auth
 
-SPEC = ServiceSpec("intake", routers=[http.router], configure=configure)
+SPEC = ServiceSpec("intake", routers=[http.router, downloads.router], configure=configure)
 
 
 @contextlib.asynccontextmanager

@@ -39,6 +39,7 @@ class ServiceProcess:
             "DSR_TOPIC_PREFIX": self.settings.topic_prefix,
             "DSR_DATA_DIR": str(self.settings.data_dir),
             "DSR_API_KEYS": self.settings.api_keys,
+            "DSR_ARTIFACT_KEYS": self.settings.artifact_keys,
             "DSR_HTTP_PORT": str(self.port),
             "DSR_OUTBOX_POLL_SECONDS": str(self.settings.outbox_poll_seconds),
             "DSR_CONSUMER_COMMIT_INTERVAL": str(self.settings.consumer_commit_interval),
