@@ -82,8 +82,17 @@ class SubjectLocated(_Payload):
 
 
 class ReviewRequired(_Payload):
+    """A human must decide; the reason is a code with counts, never personal data."""
+
     stage: str
     reason_code: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+    counts: dict[str, int] = Field(
+        default_factory=dict,
+        description="What the reason counted, e.g. distinct national ids or emails found (since 1.1)",
+    )
+    systems: list[str] = Field(
+        default_factory=list, description="Systems the reason is about, e.g. one that stayed down (since 1.1)"
+    )
 
 
 class RequestFulfilled(_Payload):

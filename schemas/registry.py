@@ -65,9 +65,17 @@ EVENTS: dict[str, EventSpec] = {
         EventSpec("request.cancelled", events.RequestCancelled, REQUESTS, summary="Withdrawn or duplicate."),
         EventSpec("request.deadline_extended", events.DeadlineExtended, REQUESTS, summary="Due date moved."),
         EventSpec("request.located", events.SubjectLocated, LOCATED, summary="The search finished."),
-        EventSpec("request.review_required", events.ReviewRequired, LOCATED, summary="A human must decide."),
+        EventSpec(
+            "request.review_required",
+            events.ReviewRequired,
+            LOCATED,
+            version="1.1",
+            summary="A human must decide.",
+        ),
         EventSpec("request.fulfilled", events.RequestFulfilled, FULFILLED, summary="Reached a final status."),
-        EventSpec("request.at_risk", events.DeadlineAtRisk, SLA, summary="Few days left before the due date."),
+        EventSpec(
+            "request.at_risk", events.DeadlineAtRisk, SLA, summary="Few days left before the due date."
+        ),
         EventSpec("request.overdue", events.DeadlineMissed, SLA, summary="Still open after the due date."),
         EventSpec(
             "dead_letter.recorded",

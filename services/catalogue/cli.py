@@ -15,14 +15,18 @@ app = typer.Typer(
 
 @app.command()
 def check(
-    path: Annotated[Path, typer.Argument(help="The catalogue directory.")] = Path("catalogue"),
+    path: Annotated[
+        Path | None, typer.Argument(help="The catalogue directory (default: DSR_CATALOGUE_DIR).")
+    ] = None,
 ) -> None:
     """Validate the catalogue; print every problem as `file:path: message` (exit 1), or a summary."""
     from services.catalogue.loader import CatalogueError, load_catalogue
     from services.catalogue.summary import summarise
+    from services.runtime.settings import Settings
 
     out = Console(highlight=False, soft_wrap=True)
     try:
+        path = path or Settings().catalogue_dir
         catalogue = load_catalogue(path)
     except CatalogueError as exc:
         err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -287,6 +287,48 @@ def bench_intake(
         postgres.stop()
 
 
+@bench_app.command("locator")
+def bench_locator(
+    subjects: Annotated[list[int], typer.Option(help="People loaded; repeat to compare sizes.")] = [10_000],  # noqa: B006
+    requests: Annotated[int, typer.Option(help="Subjects located per size.")] = 2000,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/locator.json"
+    ),
+) -> None:
+    """Locate random subjects across every demo system, one at a time; p50/p99, queries, round trips."""
+    import json
+    import tempfile
+
+    from services.demo.loader import create_demo_systems
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+    from services.locator.bench import bench_locate
+
+    root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
+    postgres = EmbeddedPostgres(root / "postgres")
+    results = {}
+    try:
+        server_url = postgres.start()
+        for size in subjects:
+            with console.status(f"Loading {size:,} people into the demo systems..."):
+                asyncio.run(create_demo_systems(server_url, subjects=size, seed=42, prefix=f"b{size}_"))
+            with console.status(f"Locating {requests:,} subjects among {size:,}..."):
+                figures = asyncio.run(bench_locate(server_url, prefix=f"b{size}_", requests=requests))
+            results[size] = figures.as_dict()
+            console.print(
+                f"{size:>10,} people: p50 {figures.p50_ms:.2f} ms  p99 {figures.p99_ms:.2f} ms  "
+                f"queries/request {figures.queries_per_request:.1f}  round trips/request "
+                f"{figures.round_trips_per_request:.1f}"
+            )
+        if len(subjects) > 1:
+            first, last = results[subjects[0]]["p50_ms"], results[subjects[-1]]["p50_ms"]
+            console.print(f"p50 growth {subjects[0]:,} → {subjects[-1]:,}: {100 * (last / first - 1):+.0f}%")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2) + "\n")
+        console.print(f"Figures written to {output}")
+    finally:
+        postgres.stop()
+
+
 def _bench_pids(supervisor: Supervisor, postgres: EmbeddedPostgres) -> dict[str, int]:
     pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
     pids["postgresql"] = postgres.pid()

@@ -101,11 +101,14 @@ class EventConsumer:
         # Runs (in a transaction) for an event already handled: e.g. intake answers a redelivered
         # submission again, since every intake event is promised an outcome.
         self.on_duplicate = on_duplicate
+        # the last offset handled per partition, for the consumer-lag metric
+        self.positions: dict[int, int] = {}
 
     async def handle_message(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int
     ) -> str:
         """Handle one message; returns the outcome (`handled`, `duplicate`, `ignored`, `dead_lettered`)."""
+        self.positions[partition] = max(offset, self.positions.get(partition, -1))
         decoded = decode(value, self.topic)
         if isinstance(decoded, Rejected):
             await self._reject(decoded.reason_code, decoded.field_path, key, value, partition, offset)
@@ -128,6 +131,7 @@ class EventConsumer:
         outcomes: list[str] = []
         run: list[tuple[Message, Envelope[Any]]] = []
         for message in messages:
+            self.positions[message.partition] = max(message.offset, self.positions.get(message.partition, -1))
             decoded = decode(message.value, self.topic)
             if not isinstance(decoded, Rejected) and decoded.event_type in self.handlers:
                 run.append((message, decoded))

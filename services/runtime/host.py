@@ -29,7 +29,7 @@ from services.runtime.logs import configure_logging
 from services.runtime.migrator import migrate
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings
-from services.runtime.streams import bind, create_stream_app
+from services.runtime.streams import bind, create_stream_app, report_lag
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,10 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         for consumer in consumers:
             bind(runtime.stream_app, consumer)
         await runtime.stream_app.start()
-    runtime.tasks = [asyncio.create_task(_keep_running(spec.name, loop)) for loop in spec.background(runtime)]
+    loops = list(spec.background(runtime))
+    if runtime.stream_app is not None:
+        loops.append(report_lag(runtime.stream_app, list(consumers)))
+    runtime.tasks = [asyncio.create_task(_keep_running(spec.name, loop)) for loop in loops]
     log.info("service started", extra={"seconds": round(time.monotonic() - runtime.started_at, 3)})
     return runtime
 

@@ -20,6 +20,11 @@ DEAD_LETTERS = Counter(
 )
 HANDLER_RETRIES = Counter("dsr_event_handler_retries_total", "Retried event handlings", ["consumer", "kind"])
 OUTBOX_PUBLISHED = Counter("dsr_outbox_published_total", "Outbox events published", ["producer"])
+CONSUMER_LAG = Gauge(
+    "dsr_consumer_lag",
+    "Messages on a consumer's assigned partitions it has not handled yet",
+    ["consumer", "topic"],
+)
 OUTBOX_PENDING = Gauge(
     "dsr_outbox_pending_events", "Outbox events committed but not yet published", ["producer"]
 )

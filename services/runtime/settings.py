@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,7 +76,18 @@ class Settings(BaseSettings):
     demo_subjects: int = Field(
         1000, ge=0, description="People `dsr up --demo` generates besides the showcase subjects."
     )
-    catalogue_dir: Path = Field(Path("catalogue"), description="The data catalogue's directory.")
+    catalogue_dir: Path = Field(
+        Path("catalogue"),
+        description="The data catalogue's directory; a relative path that does not exist is taken from the project root.",
+    )
+
+    @field_validator("catalogue_dir")
+    @classmethod
+    def _catalogue_from_project_root(cls, value: Path) -> Path:
+        if value.is_absolute() or value.exists():
+            return value
+        return Path(__file__).resolve().parents[2] / value
+
     demo: bool = Field(False, description="Demo mode (set by `dsr up --demo`).")
     startup_timeout: float = Field(
         30.0, gt=0, description="Seconds `dsr up` waits for every service to be ready."

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
 
 import faust
 
+from services.runtime import metrics
 from services.runtime.consumer import EventConsumer, Message
 from services.runtime.settings import Settings
 
@@ -53,6 +55,27 @@ def create_stream_app(service: str, settings: Settings) -> faust.App:
 
     app.on_rebalance_complete.connect(_assigned)  # type: ignore[arg-type]  # mode types the sender positionally
     return app
+
+
+async def report_lag(app: faust.App, consumers: list[EventConsumer], every: float = 5.0) -> None:
+    """Set `dsr_consumer_lag` from the broker's high-water marks and what each consumer handled."""
+    while True:
+        await asyncio.sleep(every)
+        consumer_by_topic = {c.settings.topic(c.topic): c for c in consumers}
+        lag: dict[tuple[str, str], int] = {}
+        try:
+            for tp in app.consumer.assignment():
+                consumer = consumer_by_topic.get(tp.topic)
+                if consumer is None:
+                    continue
+                highwater = app.consumer.highwater(tp) or 0
+                handled = consumer.positions.get(tp.partition, -1) + 1
+                key = (consumer.name, consumer.topic)
+                lag[key] = lag.get(key, 0) + max(0, highwater - handled)
+        except Exception:  # not assigned yet, or rebalancing: next round
+            continue
+        for (name, topic), value in lag.items():
+            metrics.CONSUMER_LAG.labels(name, topic).set(value)
 
 
 def bind(app: faust.App, consumer: EventConsumer) -> None:

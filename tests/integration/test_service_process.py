@@ -1,5 +1,6 @@
 """A service as a real process on real topics: kill it, feed it garbage, feed it twice."""
 
+import asyncio
 import json
 import signal
 
@@ -77,6 +78,8 @@ async def test_a_running_service_dead_letters_garbage_and_keeps_consuming(settin
         )
         letters = decoded(await read_all(settings, DEAD_LETTER, expect=4))
         await eventually(lambda: _done(pool, 1))
+        lag_line = 'dsr_consumer_lag{consumer="locator",topic="dsr.requests.v1"} 0.0'
+        await eventually(lambda: asyncio.sleep(0, lag_line in service_metrics(service)), timeout=15)
         metrics = service_metrics(service)
     finally:
         service.stop()

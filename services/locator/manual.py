@@ -1,0 +1,51 @@
+"""Systems without an interface: an agent searches them by hand.
+
+The connector cannot answer in a round, so it says the answer is pending; the service then opens a
+task (one per request and system, with its own due date) and the request waits like it does for a
+system that is down, until the agent answers or the task is overdue (then a human reviews).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.catalogue.model import IdentifierType
+from services.locator.connectors import SystemUnavailable
+from services.locator.search import SourceRow
+
+
+class AnswerPending(SystemUnavailable):
+    """An agent has to search this system; not an outage, and never "no data"."""
+
+
+class ManualConnector:
+    """A `Connector` whose every search waits for an agent's task."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def search(
+        self, values: dict[IdentifierType, set[str]], parents: dict[str, set[str]]
+    ) -> list[SourceRow]:
+        raise AnswerPending(self.name, "awaiting_agent")
+
+    async def close(self) -> None:
+        return None
+
+
+async def open_task(
+    conn: asyncpg.Connection, request_id: uuid.UUID, system: str, *, now: datetime, days: int
+) -> datetime:
+    """Open the agent's task for `system` (once per request); returns its due time."""
+    due: datetime = await conn.fetchval(
+        """insert into manual_tasks (request_id, system, due_at) values ($1, $2, $3)
+           on conflict (request_id, system) do update set system = excluded.system
+           returning due_at""",
+        request_id,
+        system,
+        now + timedelta(days=days),
+    )
+    return due
