@@ -152,7 +152,9 @@ class Connection(Strict):
     """Where the system's database is, by reference only: the file never holds a secret
     (the loader also scans every file for credentials, see `secrecy.py`)."""
 
-    engine: Literal["postgresql"] = "postgresql"
+    engine: Literal["postgresql", "manual"] = Field(
+        "postgresql", description="`manual`: a system without an interface; an agent searches it (a task)."
+    )
     database: str | None = Field(
         None, description="A database on the pipeline's own PostgreSQL server (DSR_DATABASE_URL's)."
     )
@@ -174,7 +176,10 @@ class Connection(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Connection:
-        if (self.database is None) == (self.env is None):
+        if self.engine == "manual":
+            if self.database is not None or self.env is not None:
+                raise ValueError("a manual system has no `database` or `env`")
+        elif (self.database is None) == (self.env is None):
             raise ValueError("name exactly one of `database` or `env`")
         return self
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from services.catalogue.dsn import UnresolvedConnection, resolve_dsn
 from services.catalogue.model import Catalogue, IdentifierType
 from services.locator.connectors import Connector, PostgresConnector, SystemUnavailable
-from services.locator.manual import AnswerPending
+from services.locator.manual import AnswerPending, ManualConnector
 from services.locator.plan import SystemPlan, build_plans
 from services.locator.search import Finding, Search, SourceRow
 from services.locator.settings import LocatorSettings
@@ -91,10 +91,14 @@ class Locator:
         settings: LocatorSettings,
         env: Mapping[str, str] | None = None,
     ) -> Locator:
-        """A PostgreSQL connector per system, each DSN resolved from the catalogue's reference."""
+        """A PostgreSQL connector per system, each DSN resolved from the catalogue's reference, or a
+        manual one (an agent's task) for a system the catalogue says has no interface."""
         plans = build_plans(catalogue)
         connectors: dict[str, Connector] = {}
         for name, plan in plans.items():
+            if catalogue.systems[name].connection.engine == "manual":
+                connectors[name] = ManualConnector(name)
+                continue
             try:
                 dsn = resolve_dsn(
                     catalogue.systems[name].connection,
