@@ -1,13 +1,17 @@
 """Fulfilment's flow: `request.located` in, the right fulfilled, `request.fulfilled` out.
 
-Walking skeleton: the extract and erasure steps arrive with the fulfilment issues; until then
-fulfilment records `fulfilling` and `completed` in the ledger.
+An access request gets its extract: the found rows read from their systems, each with its purpose,
+legal basis, recipients, retention and source, stored encrypted; the request is completed in the
+same transaction, so never before its artifact exists. The other rights still complete with the
+skeleton step until their issue (erasure and the rest) lands.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +20,14 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.events import RequestFulfilled, SubjectLocated
 from schemas.registry import FULFILLED, LOCATED
-from schemas.requests import RequestStatus
+from schemas.requests import RequestStatus, RequestType
 from services.artifacts.sealing import ConfiguredKeys
-from services.artifacts.store import ArtifactStore
+from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.catalogue.loader import load_catalogue
+from services.catalogue.model import Catalogue
+from services.fulfilment.extract import assemble
+from services.fulfilment.sources import SourceReader
+from services.locator.settings import LocatorSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
 from services.runtime.ledger import change_status
@@ -28,29 +37,78 @@ NAME = "fulfilment"
 log = logging.getLogger(__name__)
 
 
-async def on_located(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
-    payload: SubjectLocated = event.payload
-    assert event.request_id is not None
-    await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
-    await change_status(
-        conn, event.request_id, RequestStatus.completed, actor=NAME, reason="walking skeleton"
+class Fulfilment:
+    """The handler with what it needs: the catalogue, the source systems, the artifact store."""
+
+    def __init__(self, catalogue: Catalogue, sources: SourceReader, artifacts: ArtifactStore):
+        self.catalogue = catalogue
+        self.sources = sources
+        self.artifacts = artifacts
+
+    async def on_located(self, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        payload: SubjectLocated = event.payload
+        assert event.request_id is not None
+        await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
+        artifacts = 0
+        if payload.type is RequestType.access:
+            await self._store_extract(conn, event.request_id)
+            artifacts, reason = 1, "extract stored"
+        else:
+            reason = "walking skeleton"
+        await change_status(conn, event.request_id, RequestStatus.completed, actor=NAME, reason=reason)
+        fulfilled = Envelope[RequestFulfilled](
+            event_type="request.fulfilled",
+            producer=NAME,
+            request_id=event.request_id,
+            correlation_id=event.correlation_id,
+            payload=RequestFulfilled(
+                type=payload.type, status=RequestStatus.completed, artifact_count=artifacts
+            ),
+        )
+        await enqueue(conn, FULFILLED, fulfilled)
+
+    async def _store_extract(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
+        request = await conn.fetchrow("select reference, received_at from requests where id = $1", request_id)
+        findings = await conn.fetch(
+            'select system, "table", primary_key, categories from findings where request_id = $1', request_id
+        )
+        records = await self.sources.read(list(findings))
+        extract = assemble(
+            self.catalogue,
+            reference=request["reference"],
+            received_at=request["received_at"],
+            records=records,
+            generated_at=datetime.now(UTC),
+        )
+        await self.artifacts.put(
+            conn,
+            request_id=request_id,
+            kind=ArtifactKind.extract_json,
+            media_type="application/json",
+            filename=f"{request['reference']}-extract.json",
+            content=json.dumps(extract, ensure_ascii=False, indent=2).encode(),
+            actor=NAME,
+        )
+
+
+def build(runtime: Runtime) -> Fulfilment:
+    settings = runtime.settings
+    catalogue = load_catalogue(settings.catalogue_dir)
+    prefix = LocatorSettings().demo_database_prefix
+    return Fulfilment(
+        catalogue,
+        SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
+        ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
     )
-    fulfilled = Envelope[RequestFulfilled](
-        event_type="request.fulfilled",
-        producer=NAME,
-        request_id=event.request_id,
-        correlation_id=event.correlation_id,
-        payload=RequestFulfilled(type=payload.type, status=RequestStatus.completed),
-    )
-    await enqueue(conn, FULFILLED, fulfilled)
 
 
 def consumers(runtime: Runtime) -> list[EventConsumer]:
+    fulfilment = build(runtime)
     return [
         EventConsumer(
             NAME,
             LOCATED,
-            {"request.located": on_located},
+            {"request.located": fulfilment.on_located},
             pool=runtime.pool,
             dead_letters=runtime.dead_letters,
             settings=runtime.settings,

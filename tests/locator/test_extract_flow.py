@@ -1,0 +1,125 @@
+"""Locate a showcase subject, then fulfil the access request: the extract holds exactly the rows the
+generator created for that person, each with purpose, legal basis, retention and source."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from schemas.envelope import Envelope
+from schemas.events import SubjectLocated
+from schemas.requests import RequestType
+from services.artifacts.sealing import ConfiguredKeys, open_sealed
+from services.artifacts.store import ArtifactStore
+from services.catalogue.model import Catalogue
+from services.demo.generator import showcase_placements
+from services.demo.loader import DemoSystems
+from services.fulfilment.extract import HeldRecord, assemble, retention
+from services.fulfilment.service import Fulfilment
+from services.fulfilment.sources import SourceReader
+from services.locator.locate import Locator
+from services.locator.service import LocatorFlow
+from tests.locator.conftest import locator_settings
+from tests.locator.test_flow import deliver, insert_request
+
+KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
+
+
+@pytest.fixture
+def flow(locator: Locator, demo: DemoSystems) -> LocatorFlow:
+    return LocatorFlow(locator, locator_settings(demo))
+
+
+async def _fulfil(
+    catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, request_id: uuid.UUID
+) -> dict[str, Any]:
+    sources = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
+    fulfilment = Fulfilment(catalogue, sources, ArtifactStore(KEYS))
+    located = Envelope[SubjectLocated](
+        event_type="request.located",
+        producer="locator",
+        request_id=request_id,
+        payload=SubjectLocated(type=RequestType.access, finding_count=0, systems_searched=10),
+    )
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await fulfilment.on_located(conn, located)
+    finally:
+        await sources.close()
+    artifact = await pool.fetchrow(
+        "select id, kind, key_id, sealed from artifacts where request_id = $1", request_id
+    )
+    assert artifact["kind"] == "extract_json"
+    return json.loads(open_sealed(artifact["sealed"], KEYS.key(artifact["key_id"]), artifact["id"].bytes))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "key", ["open_case_debtor", "closed_case_debtor", "newsletter_only", "client_contact_aml"]
+)
+async def test_the_extract_holds_exactly_the_subjects_rows_with_why_they_are_held(
+    key: str,
+    flow: LocatorFlow,
+    pool: asyncpg.Pool,
+    database_url: str,
+    catalogue: Catalogue,
+    demo: DemoSystems,
+) -> None:
+    async with pool.acquire() as conn:
+        request_id = await insert_request(conn, key)
+    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    extract = await _fulfil(catalogue, demo, pool, request_id)
+    placed = {(ref.system, ref.table, ref.id) for ref in showcase_placements()[key]}
+    assert extract["record_count"] == len(placed)
+    held = {(r["system"], r["table"]) for r in extract["records"]}
+    assert held == {(s, t) for s, t, _ in placed}
+    for record in extract["records"]:
+        assert record["purpose"] and record["legal_basis"] and record["retention"]["rule"]
+        assert isinstance(record["source"], list) and isinstance(record["recipients"], list)
+        assert "id" not in record["data"]  # internal keys are not the subject's data
+    statuses = [
+        r["status"]
+        for r in await pool.fetch(
+            "select status from request_status_history where request_id = $1 order by id", request_id
+        )
+    ]
+    assert statuses[-2:] == ["fulfilling", "completed"]
+
+
+async def test_a_person_with_no_data_gets_an_extract_that_says_so(
+    flow: LocatorFlow,
+    pool: asyncpg.Pool,
+    database_url: str,
+    catalogue: Catalogue,
+    demo: DemoSystems,
+) -> None:
+    async with pool.acquire() as conn:
+        request_id = await insert_request(conn, "unknown_person")
+    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    extract = await _fulfil(catalogue, demo, pool, request_id)
+    assert extract["records"] == [] and extract["summary"] == "We hold no personal data about you."
+
+
+def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogue) -> None:
+    cases = catalogue.systems["debt_collection"].tables["cases"]
+    assert retention(cases, {"closed_on": date(2026, 3, 1)}) == {
+        "rule": cases.retention.description if cases.retention else None,
+        "date": "2029-03-01",
+    }
+    assert retention(cases, {"closed_on": None})["date"] is None  # an open case: no date yet
+    extract = assemble(
+        catalogue,
+        reference="DSR-2026-000001",
+        received_at=datetime(2026, 11, 1, tzinfo=UTC),
+        records=[
+            HeldRecord("debt_collection", "cases", {"id": "1"}, ("user.case",), {"id": 1, "status": "open"})
+        ],
+        generated_at=datetime(2026, 11, 2, tzinfo=UTC),
+    )
+    [record] = extract["records"]
+    assert "You, the data subject" not in record["source"]
+    assert record["legal_basis"][0].startswith("GDPR Art. 6(1)")
