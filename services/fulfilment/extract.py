@@ -68,6 +68,22 @@ def subject_fields(table: Table, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def holds_special_category(catalogue: Catalogue, records: list[HeldRecord]) -> bool:
+    """Art. 9 data (health, ...) with a value in it: a person must confirm its release."""
+    flat = catalogue.taxonomy.flatten()
+    for record in records:
+        for column, spec in catalogue.systems[record.system].tables[record.table].columns.items():
+            special = any(flat[c].special for c in spec.categories if c in flat)
+            if special and record.data.get(column) not in (None, ""):
+                return True
+    return False
+
+
+def is_processor_data(catalogue: Catalogue, system: str) -> bool:
+    """Held for a client as its processor: not released as ours, the request goes to the client."""
+    return catalogue.systems[system].role.kind == "processor"
+
+
 def assemble(
     catalogue: Catalogue,
     *,
@@ -75,11 +91,23 @@ def assemble(
     received_at: datetime,
     records: list[HeldRecord],
     generated_at: datetime,
+    controllers: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
+    """The extract; rows held as a processor are named by their controllers, not released."""
     recipients = catalogue.parties.recipients
     sources = catalogue.parties.sources
     entries = []
-    for record in sorted(records, key=lambda r: (r.system, r.table, sorted(r.primary_key.items()))):
+    ours = [r for r in records if not is_processor_data(catalogue, r.system)]
+    referred = [
+        {
+            "system": system,
+            "system_title": catalogue.systems[system].title,
+            "controllers": sorted(names),
+            "why": "We hold this data only as the controller's processor; your request has been passed to them.",
+        }
+        for system, names in sorted((controllers or {}).items())
+    ]
+    for record in sorted(ours, key=lambda r: (r.system, r.table, sorted(r.primary_key.items()))):
         table = catalogue.systems[record.system].tables[record.table]
         entries.append(
             {
@@ -109,4 +137,5 @@ def assemble(
         if not entries
         else f"We hold {len(entries)} records about you.",
         "records": entries,
+        "referred_to_controllers": referred,
     }

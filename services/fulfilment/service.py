@@ -25,12 +25,12 @@ from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
-from services.fulfilment.extract import assemble
+from services.fulfilment.extract import HeldRecord, assemble, holds_special_category
 from services.fulfilment.sources import SourceReader
 from services.locator.settings import LocatorSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
-from services.runtime.ledger import change_status
+from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import enqueue
 
 NAME = "fulfilment"
@@ -49,36 +49,46 @@ class Fulfilment:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
-        artifacts = 0
+        artifacts, final = 0, RequestStatus.completed
         if payload.type is RequestType.access:
-            await self._store_extract(conn, event.request_id)
-            artifacts, reason = 1, "extract stored"
+            findings = await conn.fetch(
+                'select system, "table", primary_key, categories from findings where request_id = $1',
+                event.request_id,
+            )
+            records = await self.sources.read(list(findings))
+            if holds_special_category(self.catalogue, records):
+                # A person confirms the release of special-category data (the console's review).
+                await change_status(
+                    conn, event.request_id, RequestStatus.needs_review, actor=NAME, reason="special_category"
+                )
+                return
+            final, reason = await self._store_extract(conn, event.request_id, records)
+            artifacts = 1
         else:
             reason = "walking skeleton"
-        await change_status(conn, event.request_id, RequestStatus.completed, actor=NAME, reason=reason)
+        await change_status(conn, event.request_id, final, actor=NAME, reason=reason)
         fulfilled = Envelope[RequestFulfilled](
             event_type="request.fulfilled",
             producer=NAME,
             request_id=event.request_id,
             correlation_id=event.correlation_id,
-            payload=RequestFulfilled(
-                type=payload.type, status=RequestStatus.completed, artifact_count=artifacts
-            ),
+            payload=RequestFulfilled(type=payload.type, status=final, artifact_count=artifacts),
         )
         await enqueue(conn, FULFILLED, fulfilled)
 
-    async def _store_extract(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
+    async def _store_extract(
+        self, conn: asyncpg.Connection, request_id: uuid.UUID, records: list[HeldRecord]
+    ) -> tuple[RequestStatus, str]:
+        """Store the extract; a subject whose only data is held for clients is referred to them."""
         request = await conn.fetchrow("select reference, received_at from requests where id = $1", request_id)
-        findings = await conn.fetch(
-            'select system, "table", primary_key, categories from findings where request_id = $1', request_id
-        )
-        records = await self.sources.read(list(findings))
+        controllers = await self.sources.controllers(records)
         extract = assemble(
             self.catalogue,
             reference=request["reference"],
             received_at=request["received_at"],
             records=records,
             generated_at=datetime.now(UTC),
+            controllers=controllers,
         )
         await self.artifacts.put(
             conn,
@@ -89,6 +99,11 @@ class Fulfilment:
             content=json.dumps(extract, ensure_ascii=False, indent=2).encode(),
             actor=NAME,
         )
+        if controllers:
+            await audit(conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(controllers)})
+        if not extract["records"] and controllers:
+            return RequestStatus.referred, "processor data only: referred to the controller"
+        return RequestStatus.completed, "extract stored"
 
 
 def build(runtime: Runtime) -> Fulfilment:

@@ -62,6 +62,33 @@ class SourceReader:
                     )
         return records
 
+    async def controllers(self, records: list[HeldRecord]) -> dict[str, list[str]]:
+        """Per processor system, the names of the controllers its rows name (e.g. the invoice's client)."""
+        names: dict[str, list[str]] = {}
+        for system in sorted({r.system for r in records}):
+            role = self.catalogue.systems[system].role
+            if role.kind != "processor" or role.controller is None:
+                continue
+            rule = role.controller
+            ids = sorted(
+                {
+                    str(r.data.get(rule.column))
+                    for r in records
+                    if r.system == system and r.table == rule.table
+                }
+            )
+            column = self.catalogue.systems[system].tables[rule.table].columns[rule.column]
+            if column.references is None:  # the column holds the controller's name itself
+                names[system] = ids
+                continue
+            target_table, target_key = column.references.split(".")
+            pool = await self._pool(system)
+            rows = await pool.fetch(
+                f'select name from "{target_table}" where "{target_key}"::text = any($1::text[])', ids
+            )
+            names[system] = sorted(r["name"] for r in rows)
+        return names
+
     async def close(self) -> None:
         for pool in self._pools.values():
             await pool.close()

@@ -123,3 +123,50 @@ def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogu
     [record] = extract["records"]
     assert "You, the data subject" not in record["source"]
     assert record["legal_basis"][0].startswith("GDPR Art. 6(1)")
+
+
+async def _located_and_fulfilled(
+    key: str,
+    flow: LocatorFlow,
+    pool: asyncpg.Pool,
+    database_url: str,
+    catalogue: Catalogue,
+    demo: DemoSystems,
+) -> uuid.UUID:
+    async with pool.acquire() as conn:
+        request_id = await insert_request(conn, key)
+    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    return request_id
+
+
+async def test_special_category_data_waits_for_a_person_and_releases_nothing(
+    flow: LocatorFlow, pool: asyncpg.Pool, database_url: str, catalogue: Catalogue, demo: DemoSystems
+) -> None:
+    request_id = await _located_and_fulfilled("health_note_debtor", flow, pool, database_url, catalogue, demo)
+    sources = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
+    located = Envelope[SubjectLocated](
+        event_type="request.located",
+        producer="locator",
+        request_id=request_id,
+        payload=SubjectLocated(type=RequestType.access, finding_count=1, systems_searched=10),
+    )
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await Fulfilment(catalogue, sources, ArtifactStore(KEYS)).on_located(conn, located)
+    finally:
+        await sources.close()
+    assert await pool.fetchval("select status from requests where id = $1", request_id) == "needs_review"
+    assert await pool.fetchval("select count(*) from artifacts where request_id = $1", request_id) == 0
+
+
+async def test_processor_only_data_is_referred_to_the_client_not_released(
+    flow: LocatorFlow, pool: asyncpg.Pool, database_url: str, catalogue: Catalogue, demo: DemoSystems
+) -> None:
+    request_id = await _located_and_fulfilled(
+        "invoice_recipient_only", flow, pool, database_url, catalogue, demo
+    )
+    extract = await _fulfil(catalogue, demo, pool, request_id)
+    assert extract["records"] == []
+    [referral] = extract["referred_to_controllers"]
+    assert referral["system"] == "invoicing" and referral["controllers"]
+    assert await pool.fetchval("select status from requests where id = $1", request_id) == "referred"
