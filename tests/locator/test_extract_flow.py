@@ -35,11 +35,18 @@ def flow(locator: Locator, demo: DemoSystems) -> LocatorFlow:
     return LocatorFlow(locator, locator_settings(demo))
 
 
-async def _fulfil(
+async def _located(key: str, flow: LocatorFlow, pool: asyncpg.Pool, database_url: str) -> uuid.UUID:
+    """A request for a showcase subject, through the locator's handler."""
+    async with pool.acquire() as conn:
+        request_id = await insert_request(conn, key)
+    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    return request_id
+
+
+async def _run_fulfilment(
     catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, request_id: uuid.UUID
-) -> dict[str, Any]:
+) -> None:
     sources = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
-    fulfilment = Fulfilment(catalogue, sources, ArtifactStore(KEYS))
     located = Envelope[SubjectLocated](
         event_type="request.located",
         producer="locator",
@@ -48,9 +55,16 @@ async def _fulfil(
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await fulfilment.on_located(conn, located)
+            await Fulfilment(catalogue, sources, ArtifactStore(KEYS)).on_located(conn, located)
     finally:
         await sources.close()
+
+
+async def _fulfil(
+    catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, request_id: uuid.UUID
+) -> dict[str, Any]:
+    """Fulfil the located request; returns its extract, decrypted."""
+    await _run_fulfilment(catalogue, demo, pool, request_id)
     artifact = await pool.fetchrow(
         "select id, kind, key_id, sealed from artifacts where request_id = $1", request_id
     )
@@ -69,9 +83,7 @@ async def test_the_extract_holds_exactly_the_subjects_rows_with_why_they_are_hel
     catalogue: Catalogue,
     demo: DemoSystems,
 ) -> None:
-    async with pool.acquire() as conn:
-        request_id = await insert_request(conn, key)
-    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    request_id = await _located(key, flow, pool, database_url)
     extract = await _fulfil(catalogue, demo, pool, request_id)
     placed = {(ref.system, ref.table, ref.id) for ref in showcase_placements()[key]}
     assert extract["record_count"] == len(placed)
@@ -97,9 +109,7 @@ async def test_a_person_with_no_data_gets_an_extract_that_says_so(
     catalogue: Catalogue,
     demo: DemoSystems,
 ) -> None:
-    async with pool.acquire() as conn:
-        request_id = await insert_request(conn, "unknown_person")
-    assert await deliver(flow, pool, database_url, request_id) == "handled"
+    request_id = await _located("unknown_person", flow, pool, database_url)
     extract = await _fulfil(catalogue, demo, pool, request_id)
     assert extract["records"] == [] and extract["summary"] == "We hold no personal data about you."
 
@@ -125,36 +135,11 @@ def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogu
     assert record["legal_basis"][0].startswith("GDPR Art. 6(1)")
 
 
-async def _located_and_fulfilled(
-    key: str,
-    flow: LocatorFlow,
-    pool: asyncpg.Pool,
-    database_url: str,
-    catalogue: Catalogue,
-    demo: DemoSystems,
-) -> uuid.UUID:
-    async with pool.acquire() as conn:
-        request_id = await insert_request(conn, key)
-    assert await deliver(flow, pool, database_url, request_id) == "handled"
-    return request_id
-
-
 async def test_special_category_data_waits_for_a_person_and_releases_nothing(
     flow: LocatorFlow, pool: asyncpg.Pool, database_url: str, catalogue: Catalogue, demo: DemoSystems
 ) -> None:
-    request_id = await _located_and_fulfilled("health_note_debtor", flow, pool, database_url, catalogue, demo)
-    sources = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
-    located = Envelope[SubjectLocated](
-        event_type="request.located",
-        producer="locator",
-        request_id=request_id,
-        payload=SubjectLocated(type=RequestType.access, finding_count=1, systems_searched=10),
-    )
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            await Fulfilment(catalogue, sources, ArtifactStore(KEYS)).on_located(conn, located)
-    finally:
-        await sources.close()
+    request_id = await _located("health_note_debtor", flow, pool, database_url)
+    await _run_fulfilment(catalogue, demo, pool, request_id)
     assert await pool.fetchval("select status from requests where id = $1", request_id) == "needs_review"
     assert await pool.fetchval("select count(*) from artifacts where request_id = $1", request_id) == 0
 
@@ -162,9 +147,7 @@ async def test_special_category_data_waits_for_a_person_and_releases_nothing(
 async def test_processor_only_data_is_referred_to_the_client_not_released(
     flow: LocatorFlow, pool: asyncpg.Pool, database_url: str, catalogue: Catalogue, demo: DemoSystems
 ) -> None:
-    request_id = await _located_and_fulfilled(
-        "invoice_recipient_only", flow, pool, database_url, catalogue, demo
-    )
+    request_id = await _located("invoice_recipient_only", flow, pool, database_url)
     extract = await _fulfil(catalogue, demo, pool, request_id)
     assert extract["records"] == []
     [referral] = extract["referred_to_controllers"]
