@@ -105,6 +105,10 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _Stop()
 
 
+def _stop_on_sigterm() -> None:
+    signal.signal(signal.SIGTERM, _raise_stop)
+
+
 @app.command()
 def up(
     demo: Annotated[
@@ -243,6 +247,7 @@ def bench_intake(
     from services.launcher.ports import free_port
     from services.launcher.supervisor import Supervisor
 
+    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
     postgres, broker = EmbeddedPostgres(root / "postgres"), EmbeddedBroker(root / "broker")
     supervisor: Supervisor | None = None
@@ -280,6 +285,9 @@ def bench_intake(
             )
         write_results(output, results)
         console.print(f"Figures written to {output}")
+    except _Stop:
+        console.print("Stopped before the end; no figures written.")
+        raise typer.Exit(1) from None
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -303,6 +311,7 @@ def bench_locator(
     from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.locator.bench import bench_locate
 
+    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
     postgres = EmbeddedPostgres(root / "postgres")
     results = {}
@@ -325,6 +334,9 @@ def bench_locator(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")
         console.print(f"Figures written to {output}")
+    except _Stop:
+        console.print("Stopped before the end; no figures written.")
+        raise typer.Exit(1) from None
     finally:
         postgres.stop()
 
