@@ -7,13 +7,13 @@ date) and `source` (who the data came from when not from the subject, Art. 15(1)
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from services.catalogue.model import Catalogue, RetentionKind, Table, period_parts
+from services.intake.domain.deadline import add_months
 
 SUBJECT_SOURCE = "the_subject"
 
@@ -39,9 +39,7 @@ def _plain(value: Any) -> Any:
 
 def _add_period(day: date, period: str) -> date:
     years, months, days = period_parts(period)
-    month_index = day.month - 1 + months + 12 * years
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])) + timedelta(days=days)
+    return add_months(day, 12 * years + months) + timedelta(days=days)
 
 
 def retention(table: Table, data: dict[str, Any]) -> dict[str, Any]:

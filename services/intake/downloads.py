@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactStore, Refused
 from services.intake.auth import ApiKey, Role, require
+from services.intake.http import runtime_pool as _pool
 
 router = APIRouter(tags=["artifacts"])
 
@@ -32,13 +33,6 @@ def _store(request: Request) -> ArtifactStore:
     if getattr(state, "artifact_store", None) is None:
         state.artifact_store = ArtifactStore(ConfiguredKeys.parse(state.settings.artifact_keys))
     return state.artifact_store  # type: ignore[no-any-return]
-
-
-def _pool(request: Request) -> Any:
-    runtime = request.app.state.runtime
-    if runtime is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "starting up")
-    return runtime.pool
 
 
 @router.get(

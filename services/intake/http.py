@@ -46,7 +46,8 @@ class Cancellation(ContractInput):
     reason: str = Field(min_length=3, max_length=200)
 
 
-def _pool(request: Request) -> Any:
+def runtime_pool(request: Request) -> Any:
+    """The ledger pool of the running service; 503 while it starts."""
     runtime = request.app.state.runtime
     if runtime is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "starting up")
@@ -64,7 +65,7 @@ async def submit_request(
     ] = None,
 ) -> Submission:
     settings = request.app.state.settings
-    async with _pool(request).acquire() as conn, conn.transaction():
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
         result = await service.submit(
             conn,
             body,
@@ -83,7 +84,7 @@ async def find_by_idempotency_key(
     caller: Annotated[ApiKey, READERS],
     idempotency_key: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
 ) -> list[RequestView]:
-    async with _pool(request).acquire() as conn:
+    async with runtime_pool(request).acquire() as conn:
         found = await service.find_by_key(conn, caller.name, idempotency_key)
     return [found] if found else []
 
@@ -92,7 +93,7 @@ async def find_by_idempotency_key(
 async def get_request(
     request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, READERS]
 ) -> RequestDetail:
-    async with _pool(request).acquire() as conn:
+    async with runtime_pool(request).acquire() as conn:
         found = await service.find(conn, request_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such request")
@@ -104,7 +105,7 @@ async def get_request(
 async def record_verification(
     request_id: uuid.UUID, body: Verification, request: Request, caller: Annotated[ApiKey, WRITERS]
 ) -> RequestView:
-    async with _pool(request).acquire() as conn, conn.transaction():
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
         return await service.record_verification(
             conn, request_id, body, actor=caller.name, now=datetime.now(UTC)
         )
@@ -114,7 +115,7 @@ async def record_verification(
 async def extend_deadline(
     request_id: uuid.UUID, body: Extension, request: Request, caller: Annotated[ApiKey, DEADLINE_KEEPERS]
 ) -> RequestView:
-    async with _pool(request).acquire() as conn, conn.transaction():
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
         return await service.extend(
             conn, request_id, months=body.months, reason=body.reason, actor=caller.name, now=datetime.now(UTC)
         )
@@ -124,5 +125,5 @@ async def extend_deadline(
 async def cancel_request(
     request_id: uuid.UUID, body: Cancellation, request: Request, caller: Annotated[ApiKey, WRITERS]
 ) -> RequestView:
-    async with _pool(request).acquire() as conn, conn.transaction():
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
         return await service.cancel(conn, request_id, reason=body.reason, actor=caller.name)

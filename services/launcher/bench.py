@@ -16,15 +16,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False)
+from services.demo import mod11
 
-_K1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_K2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+console = Console(highlight=False)
 
 
 def national_ids(count: int, seed: int = 7) -> list[str]:
@@ -32,14 +32,10 @@ def national_ids(count: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     found: set[str] = set()
     while len(found) < count:
-        born = f"{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}{rng.randint(0, 499):03d}"
-        digits = [int(d) for d in born]
-        k1 = (11 - sum(w * d for w, d in zip(_K1, digits, strict=True)) % 11) % 11
-        if k1 == 10:
-            continue
-        k2 = (11 - sum(w * d for w, d in zip(_K2, [*digits, k1], strict=True)) % 11) % 11
-        if k2 != 10:
-            found.add(f"{born}{k1}{k2}")
+        born = date(1900 + rng.randint(0, 99), rng.randint(1, 12), rng.randint(1, 28))
+        number = mod11.national_id(born, rng.randint(0, 499))
+        if number is not None:
+            found.add(number)
     return sorted(found)
 
 
