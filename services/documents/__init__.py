@@ -1,0 +1,1 @@
+"""Documents people read: HTML from templates and the same content as PDF for post."""
