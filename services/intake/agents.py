@@ -6,6 +6,7 @@ accepted (with the reference and due date) or rejected (a reason code and a fiel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -16,9 +17,9 @@ from schemas.registry import INTAKE, INTAKE_OUTCOMES
 from schemas.requests import RequestView
 from services.intake import service
 from services.intake.domain.identifiers import InvalidIdentifier
-from services.runtime.consumer import EventConsumer, Unprocessable, Unusable
+from services.runtime.consumer import EventConsumer, EventFailed, Unprocessable, Unusable
 from services.runtime.host import Runtime
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import enqueue, enqueue_many
 from services.runtime.settings import Settings
 
 
@@ -40,10 +41,40 @@ def _handler(settings: Settings) -> Any:
     return on_submitted
 
 
+def _batch_handler(settings: Settings) -> Any:
+    async def on_submitted_many(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+        """The same flow set-based: every event of the batch stored and answered in a few round trips."""
+        pending = [
+            service.Pending(event.payload, event.producer, event.idempotency_key, event.correlation_id)
+            for event in events
+        ]
+        results = await service.submit_many(conn, pending, accept_synthetic=settings.accept_synthetic_ids)
+        for index, result in enumerate(results):
+            if isinstance(result, InvalidIdentifier):
+                raise EventFailed(index, Unprocessable(result.reason_code, f"payload.{result.field}"))
+        await enqueue_many(
+            conn,
+            INTAKE_OUTCOMES,
+            [
+                (_outcome(event, result.view, result.duplicate_of), event.idempotency_key or result.view.id)
+                for event, result in zip(events, results, strict=True)
+                if not isinstance(result, InvalidIdentifier)
+            ],
+        )
+
+    return on_submitted_many
+
+
 async def _accept(
     conn: asyncpg.Connection, event: Envelope[Any], view: RequestView, duplicate_of: str | None
 ) -> None:
-    outcome = Envelope[RequestAccepted](
+    await enqueue(
+        conn, INTAKE_OUTCOMES, _outcome(event, view, duplicate_of), key=event.idempotency_key or view.id
+    )
+
+
+def _outcome(event: Envelope[Any], view: RequestView, duplicate_of: str | None) -> Envelope[RequestAccepted]:
+    return Envelope[RequestAccepted](
         event_type="request.accepted",
         producer=service.NAME,
         request_id=view.id,
@@ -57,7 +88,6 @@ async def _accept(
             duplicate_of=duplicate_of,
         ),
     )
-    await enqueue(conn, INTAKE_OUTCOMES, outcome, key=event.idempotency_key or view.id)
 
 
 async def on_redelivered(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
@@ -97,5 +127,6 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
             settings=runtime.settings,
             on_rejected=on_rejected,
             on_duplicate=on_redelivered,
+            batch_handlers={"request.submitted": _batch_handler(runtime.settings)},
         )
     ]

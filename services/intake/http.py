@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from schemas.requests import ContractInput, RequestSubmission, RequestView, Verification
 from services.intake import service
 from services.intake.auth import ApiKey, Role, require
+from services.intake.group_commit import GroupCommit
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
@@ -54,6 +55,22 @@ def runtime_pool(request: Request) -> Any:
     return runtime.pool
 
 
+def group_commit(request: Request) -> GroupCommit:
+    """The service's group commit, made on first use (the pool exists only once the service runs)."""
+    pool = runtime_pool(request)
+    current: GroupCommit | None = getattr(request.app.state, "group_commit", None)
+    if current is None or current.pool is not pool:
+        settings = request.app.state.settings
+        current = GroupCommit(
+            pool,
+            accept_synthetic=settings.accept_synthetic_ids,
+            max_batch=settings.intake_batch_max,
+            transactions=settings.intake_transactions,
+        )
+        request.app.state.group_commit = current
+    return current
+
+
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit a data subject request")
 async def submit_request(
     body: RequestSubmission,
@@ -64,15 +81,7 @@ async def submit_request(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> Submission:
-    settings = request.app.state.settings
-    async with runtime_pool(request).acquire() as conn, conn.transaction():
-        result = await service.submit(
-            conn,
-            body,
-            actor=caller.name,
-            idempotency_key=idempotency_key,
-            accept_synthetic=settings.accept_synthetic_ids,
-        )
+    result = await group_commit(request).submit(service.Pending(body, caller.name, idempotency_key))
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return Submission(**result.view.model_dump(), duplicate_of=result.duplicate_of)

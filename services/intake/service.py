@@ -9,6 +9,7 @@ open duplicate, then one statement that writes every row.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -121,6 +122,53 @@ async def find(
     return view(row), [dict(h) for h in history]
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One submission waiting to be stored: what was sent, by whom, under which keys."""
+
+    submission: RequestSubmission
+    actor: str
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+
+    def lock_names(self, ids: Identifiers) -> list[str]:
+        names = [f"dsr:{self.submission.type}:{kind}:{value}" for kind, value in ids.pairs()]
+        if self.idempotency_key is not None:
+            names.append(f"dsr:idempotency:{self.actor}:{self.idempotency_key}")
+        return names
+
+
+@dataclass
+class _Known:
+    """A request a submission may repeat: stored earlier, or created earlier in the same batch."""
+
+    id: uuid.UUID
+    reference: str
+    type: str
+    status: str
+    received_at: datetime
+    scope: str | None
+    key: str | None
+    identifiers: Identifiers
+    answer: RequestView  # what a retry of its submission is told (the original, for a duplicate)
+    duplicate_of: str | None  # the reference of that original, for a duplicate
+    stored: asyncpg.Record | None = None
+
+    @property
+    def open_original(self) -> bool:
+        return self.duplicate_of is None and self.status not in _TERMINAL
+
+
+@dataclass
+class _NewRequest:
+    columns: tuple[Any, ...]
+    identifiers: list[tuple[str, str]]
+    statuses: list[tuple[str, str | None]]
+    audits: list[tuple[str, dict[str, Any]]]
+    events: list[Envelope[Any]]
+    actor: str
+
+
 async def submit(
     conn: asyncpg.Connection,
     submission: RequestSubmission,
@@ -132,117 +180,165 @@ async def submit(
     accept_synthetic: bool = False,
 ) -> Submitted:
     """Store a new request, or answer with the one it repeats; raises `InvalidIdentifier`."""
-    now = now or datetime.now(UTC)
-    identifiers = check_submission(submission, now=now, accept_synthetic=accept_synthetic)
-    number = await _lock_subject(conn, submission.type, identifiers, actor, idempotency_key)
-    original, duplicate = await _earlier(conn, submission.type, identifiers, actor, idempotency_key)
-    if original is not None:
-        answer, duplicate_of = await _answer(conn, original)
-        return Submitted(answer, created=False, duplicate_of=duplicate_of, replayed=True)
-    request_id = uuid.uuid4()
-    reference = f"DSR-{now.astimezone(OSLO).year}-{number:06d}"
-    correlation_id = correlation_id or str(request_id)
-    received_at = submission.received_at or now
-    level = assess(submission.channel, submission.verification)
-    if duplicate is not None:
-        statuses = [("received", None), ("cancelled", f"duplicate of {duplicate['reference']}")]
-    else:
-        status, reason = admission_status(submission.type, level)
-        statuses = [("received", None), (status, reason)]
-    row = await _insert(
+    [result] = await submit_many(
         conn,
-        request_id=request_id,
-        reference=reference,
-        submission=submission,
-        identifiers=identifiers,
-        received_at=received_at,
+        [Pending(submission, actor, idempotency_key, correlation_id)],
         now=now,
-        level=level,
-        statuses=statuses,
-        actor=actor,
-        idempotency_key=idempotency_key,
-        correlation_id=correlation_id,
-        duplicate_of=duplicate["id"] if duplicate is not None else None,
+        accept_synthetic=accept_synthetic,
     )
-    if row is None:  # unreachable while the idempotency lock is held; kept as a guard
-        raise Conflict("a request with this idempotency key is being created")
-    if duplicate is not None:
-        return Submitted(view(duplicate), created=False, duplicate_of=duplicate["reference"])
-    return Submitted(view(row), created=True)
+    if isinstance(result, InvalidIdentifier):
+        raise result
+    return result
 
 
-async def _lock_subject(
-    conn: asyncpg.Connection, request_type: RequestType, ids: Identifiers, actor: str, key: str | None
-) -> int:
-    """Serialise submissions for one subject (dedupe) and one idempotency key; returns a reference number.
+async def submit_many(
+    conn: asyncpg.Connection,
+    pending: Sequence[Pending],
+    *,
+    now: datetime | None = None,
+    accept_synthetic: bool = False,
+) -> list[Submitted | InvalidIdentifier]:
+    """Store many submissions in the caller's transaction, in three round trips whatever their number.
 
-    Locks are taken in sorted order so that two submissions sharing identifiers cannot deadlock.
+    Answers come in order; an invalid submission gets its `InvalidIdentifier` and stores nothing.
+    Each submission sees the ones before it in the batch exactly as if they had been sent one by one:
+    a retry of an earlier key is a replay, a second request for the same subject a duplicate.
     """
-    names = sorted(f"dsr:{request_type}:{kind}:{value}" for kind, value in ids.pairs())
-    if key is not None:
-        names.insert(0, f"dsr:idempotency:{actor}:{key}")
-    number: int = await conn.fetchval(
-        """select nextval('request_reference_seq')
+    now = now or datetime.now(UTC)
+    results: list[Submitted | InvalidIdentifier | None] = [None] * len(pending)
+    checked: list[tuple[int, Pending, Identifiers]] = []
+    for index, item in enumerate(pending):
+        try:
+            ids = check_submission(item.submission, now=now, accept_synthetic=accept_synthetic)
+        except InvalidIdentifier as exc:
+            results[index] = exc
+        else:
+            checked.append((index, item, ids))
+    if checked:
+        numbers = await _lock_subjects(conn, checked)
+        known = await _earlier(conn, checked)
+        created: list[_NewRequest] = []
+        for (index, item, ids), number in zip(checked, numbers, strict=True):
+            original, duplicate = _match(item, ids, known)
+            if original is not None:
+                results[index] = await _replay(conn, original)
+                continue
+            new, result, entry = _new_request(item, ids, number, now, duplicate)
+            created.append(new)
+            known.append(entry)
+            results[index] = result
+        await _insert(conn, created)
+    return [r for r in results if r is not None]
+
+
+async def _lock_subjects(
+    conn: asyncpg.Connection, checked: list[tuple[int, Pending, Identifiers]]
+) -> list[int]:
+    """Serialise submissions for one subject (dedupe) and one idempotency key; one reference number each.
+
+    Every transaction takes its locks in one global (sorted) order, so two batches sharing identifiers
+    cannot deadlock.
+    """
+    names = sorted({name for _, item, ids in checked for name in item.lock_names(ids)})
+    numbers: list[int] = await conn.fetchval(
+        """select array(select nextval('request_reference_seq') from generate_series(1, $2))
            from (select count(pg_advisory_xact_lock(hashtextextended(n, 0)))
                  from unnest($1::text[]) with ordinality as t(n, i)) as locked""",
         names,
+        len(checked),
     )
-    return number
+    return numbers
 
 
-async def _earlier(
-    conn: asyncpg.Connection, request_type: RequestType, ids: Identifiers, actor: str, key: str | None
-) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
-    """The request this submission retries (same idempotency key), or an open one it duplicates."""
-    pairs = ids.pairs()
-    # Two index lookups (the key, the identifiers) rather than one OR over the whole table.
+async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, Identifiers]]) -> list[_Known]:
+    """Stored requests the batch may repeat: the same idempotency key, or open ones sharing an identifier."""
+    keyed = [(item.actor, item.idempotency_key) for _, item, _ in checked if item.idempotency_key is not None]
+    pairs = sorted({pair for _, _, ids in checked for pair in ids.pairs()})
+    types = sorted({item.submission.type.value for _, item, _ in checked})
+    # Index lookups on the keys and the identifiers rather than one OR over the whole table.
     rows = await conn.fetch(
-        """with candidates as (
-               select id from requests where idempotency_scope = $4 and idempotency_key = $5
+        """with keys as (select * from unnest($1::text[], $2::text[]) as k(scope, key)),
+                candidates as (
+               select r.id from requests r join keys k on r.idempotency_scope = k.scope and r.idempotency_key = k.key
                union
                select i.request_id from request_identifiers i
-               join unnest($2::text[], $3::text[]) as t(kind, value) on i.kind = t.kind and i.value = t.value)
-           select r.*, (r.idempotency_scope is not distinct from $4 and r.idempotency_key is not distinct from $5)
-                    as same_key,
+               join unnest($3::text[], $4::text[]) as t(kind, value) on i.kind = t.kind and i.value = t.value)
+           select r.*,
                   (select array_agg(array[i.kind, i.value]) from request_identifiers i where i.request_id = r.id)
-                    as identifiers
+                    as identifiers,
+                  o.reference as original_reference
            from requests r join candidates c on c.id = r.id
-           where (r.idempotency_scope = $4 and r.idempotency_key = $5)
-              or (r.type = $1 and r.duplicate_of is null and r.status <> all($6::text[]))
+           left join requests o on o.id = r.duplicate_of
+           where exists (select 1 from keys k where k.scope = r.idempotency_scope and k.key = r.idempotency_key)
+              or (r.type = any($5::text[]) and r.duplicate_of is null and r.status <> all($6::text[]))
            order by r.received_at""",
-        request_type.value,
-        [k for k, _ in pairs],
-        [v for _, v in pairs],
-        actor,
-        key,
+        [scope for scope, _ in keyed],
+        [key for _, key in keyed],
+        [kind for kind, _ in pairs],
+        [value for _, value in pairs],
+        types,
         _TERMINAL,
     )
-    for row in rows:
-        if row["same_key"]:
-            return row, None
-    for row in rows:
-        theirs = Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])})
-        if same_subject(ids, theirs):
-            return None, row
+    return [
+        _Known(
+            id=row["id"],
+            reference=row["reference"],
+            type=row["type"],
+            status=row["status"],
+            received_at=row["received_at"],
+            scope=row["idempotency_scope"],
+            key=row["idempotency_key"],
+            identifiers=Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])}),
+            answer=view(row),
+            duplicate_of=row["original_reference"],
+            stored=row,
+        )
+        for row in rows
+    ]
+
+
+def _match(item: Pending, ids: Identifiers, known: list[_Known]) -> tuple[_Known | None, _Known | None]:
+    """The request this submission retries (same idempotency key), or an open one it duplicates."""
+    if item.idempotency_key is not None:
+        for entry in known:
+            if entry.scope == item.actor and entry.key == item.idempotency_key:
+                return entry, None
+    for entry in sorted(known, key=lambda e: e.received_at):
+        if (
+            entry.type == item.submission.type
+            and entry.open_original
+            and same_subject(ids, entry.identifiers)
+        ):
+            return None, entry
     return None, None
 
 
-async def _insert(
-    conn: asyncpg.Connection,
-    *,
-    request_id: uuid.UUID,
-    reference: str,
-    submission: RequestSubmission,
-    identifiers: Identifiers,
-    received_at: datetime,
-    now: datetime,
-    level: Assurance,
-    statuses: list[tuple[str, str | None]],
-    actor: str,
-    idempotency_key: str | None,
-    correlation_id: str,
-    duplicate_of: uuid.UUID | None,
-) -> asyncpg.Record | None:
+async def _replay(conn: asyncpg.Connection, original: _Known) -> Submitted:
+    """A retry is answered as its first submission was (a linked duplicate with the request it joined)."""
+    if original.stored is not None and original.duplicate_of is not None:
+        answer, duplicate_of = await _answer(conn, original.stored)
+        return Submitted(answer, created=False, duplicate_of=duplicate_of, replayed=True)
+    return Submitted(original.answer, created=False, duplicate_of=original.duplicate_of, replayed=True)
+
+
+def _new_request(
+    item: Pending, ids: Identifiers, number: int, now: datetime, duplicate: _Known | None
+) -> tuple[_NewRequest, Submitted, _Known]:
+    """The rows of a new request (a cancelled, linked one for a duplicate) and its answer."""
+    submission = item.submission
+    request_id = uuid.uuid4()
+    reference = f"DSR-{now.astimezone(OSLO).year}-{number:06d}"
+    correlation_id = item.correlation_id or str(request_id)
+    received_at = submission.received_at or now
+    level = assess(submission.channel, submission.verification)
+    if duplicate is not None:
+        statuses: list[tuple[str, str | None]] = [
+            ("received", None),
+            ("cancelled", f"duplicate of {duplicate.reference}"),
+        ]
+    else:
+        status, reason = admission_status(submission.type, level)
+        statuses = [("received", None), (status, reason)]
     final = RequestStatus(statuses[-1][0])
     due = due_date(received_at)
     audits: list[tuple[str, dict[str, Any]]] = [
@@ -250,36 +346,19 @@ async def _insert(
     ]
     if submission.verification is not None:
         audits.append(("verification_recorded", _verification_detail(submission.verification, level)))
-    if duplicate_of is not None:
-        audits.append(("linked_as_duplicate", {"original": str(duplicate_of)}))
+    if duplicate is not None:
+        audits.append(("linked_as_duplicate", {"original": str(duplicate.id)}))
     audits.append(("status_changed", {"from": "received", "to": final.value, "reason": statuses[-1][1]}))
     events = (
         []
-        if duplicate_of is not None
-        else _admission_events(request_id, reference, submission, final, due, correlation_id, idempotency_key)
+        if duplicate is not None
+        else _admission_events(
+            request_id, reference, submission, final, due, correlation_id, item.idempotency_key
+        )
     )
-    pairs = identifiers.pairs()
-    return await conn.fetchrow(
-        """with req as (
-             insert into requests (id, reference, type, channel, status, received_at, due_date, subject, details,
-                                   language, correlation_id, idempotency_scope, idempotency_key, assurance,
-                                   paused_since, duplicate_of)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             on conflict (idempotency_scope, idempotency_key) where idempotency_key is not null do nothing
-             returning *),
-           ids as (insert into request_identifiers (request_id, kind, value)
-                   select req.id, k, v from req, unnest($17::text[], $18::text[]) as t(k, v)),
-           hist as (insert into request_status_history (request_id, status, actor, reason)
-                    select req.id, s, $19, r from req, unnest($20::text[], $21::text[]) with ordinality as t(s, r, n)
-                    order by n),
-           aud as (insert into audit_events (request_id, actor, action, detail)
-                   select req.id, $19, a, d from req, unnest($22::text[], $23::jsonb[]) with ordinality as t(a, d, n)
-                   order by n),
-           out as (insert into outbox (producer, topic, key, value, event_id, event_type, request_id)
-                   select $24, $25, convert_to(req.id::text, 'UTF8'), v, e, et, req.id
-                   from req, unnest($26::bytea[], $27::uuid[], $28::text[]) with ordinality as t(v, e, et, n)
-                   order by n)
-           select * from req""",
+    scope = item.actor if item.idempotency_key else None
+    paused_since = now if final is RequestStatus.awaiting_verification else None
+    columns = (
         request_id,
         reference,
         submission.type.value,
@@ -291,24 +370,95 @@ async def _insert(
         submission.details.model_dump(exclude_none=True, mode="json"),
         submission.details.language.value,
         correlation_id,
-        actor if idempotency_key else None,
-        idempotency_key,
+        scope,
+        item.idempotency_key,
         level.name,
-        now if final is RequestStatus.awaiting_verification else None,
-        duplicate_of,
-        [k for k, _ in pairs],
-        [v for _, v in pairs],
-        actor,
-        [s for s, _ in statuses],
-        [r for _, r in statuses],
-        [a for a, _ in audits],
-        [d for _, d in audits],
+        paused_since,
+        duplicate.id if duplicate is not None else None,
+    )
+    own = RequestView(
+        id=str(request_id),
+        reference=reference,
+        type=submission.type,
+        channel=submission.channel,
+        status=final,
+        received_at=received_at,
+        due_date=due.isoformat(),
+        paused_days=0,
+        extended=False,
+    )
+    new = _NewRequest(columns, ids.pairs(), statuses, audits, events, item.actor)
+    if duplicate is not None:
+        result = Submitted(duplicate.answer, created=False, duplicate_of=duplicate.reference)
+        entry_answer, entry_original = duplicate.answer, duplicate.reference
+    else:
+        result = Submitted(own, created=True)
+        entry_answer, entry_original = own, None
+    entry = _Known(
+        id=request_id,
+        reference=reference,
+        type=submission.type.value,
+        status=final.value,
+        received_at=received_at,
+        scope=scope,
+        key=item.idempotency_key,
+        identifiers=ids,
+        answer=entry_answer,
+        duplicate_of=entry_original,
+    )
+    return new, result, entry
+
+
+async def _insert(conn: asyncpg.Connection, created: list[_NewRequest]) -> None:
+    """Every row of every new request in one statement: requests, identifiers, history, audit, outbox."""
+    if not created:
+        return
+    columns = [list(column) for column in zip(*(new.columns for new in created), strict=True)]
+    ids = [(new.columns[0], kind, value) for new in created for kind, value in new.identifiers]
+    history = [
+        (new.columns[0], status, new.actor, reason) for new in created for status, reason in new.statuses
+    ]
+    audits = [(new.columns[0], new.actor, action, detail) for new in created for action, detail in new.audits]
+    events = [event for new in created for event in new.events]
+    stored = await conn.fetchval(
+        """with req as (
+             insert into requests (id, reference, type, channel, status, received_at, due_date, subject, details,
+                                   language, correlation_id, idempotency_scope, idempotency_key, assurance,
+                                   paused_since, duplicate_of)
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                                  $7::date[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::text[],
+                                  $13::text[], $14::text[], $15::timestamptz[], $16::uuid[])
+             on conflict (idempotency_scope, idempotency_key) where idempotency_key is not null do nothing
+             returning id),
+           ids as (insert into request_identifiers (request_id, kind, value)
+                   select t.r, t.k, t.v from unnest($17::uuid[], $18::text[], $19::text[]) as t(r, k, v)
+                   join req on req.id = t.r),
+           hist as (insert into request_status_history (request_id, status, actor, reason)
+                    select t.r, t.s, t.a, t.x
+                    from unnest($20::uuid[], $21::text[], $22::text[], $23::text[]) with ordinality as t(r, s, a, x, n)
+                    join req on req.id = t.r order by t.n),
+           aud as (insert into audit_events (request_id, actor, action, detail)
+                   select t.r, t.a, t.c, t.d
+                   from unnest($24::uuid[], $25::text[], $26::text[], $27::jsonb[]) with ordinality as t(r, a, c, d, n)
+                   join req on req.id = t.r order by t.n),
+           out as (insert into outbox (producer, topic, key, value, event_id, event_type, request_id)
+                   select $28, $29, convert_to(t.r::text, 'UTF8'), t.v, t.e, t.et, t.r
+                   from unnest($30::uuid[], $31::bytea[], $32::uuid[], $33::text[]) with ordinality as t(r, v, e, et, n)
+                   join req on req.id = t.r order by t.n)
+           select count(*) from req""",
+        *columns,
+        *(list(c) for c in zip(*ids, strict=True)) if ids else ([], [], []),
+        *(list(c) for c in zip(*history, strict=True)),
+        *(list(c) for c in zip(*audits, strict=True)),
         NAME,
         REQUESTS,
-        [encode(e) for e in events],
-        [e.event_id for e in events],
-        [e.event_type for e in events],
+        [event.request_id for event in events],
+        [encode(event) for event in events],
+        [event.event_id for event in events],
+        [event.event_type for event in events],
     )
+    if stored != len(created):  # unreachable while the idempotency locks are held; kept as a guard
+        raise Conflict("a request with this idempotency key is being created")
 
 
 def _verification_detail(verification: Verification, level: Assurance) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from services.runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+# Handles consecutive fresh events of one type together (set-based, a few round trips for all).
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Envelope[Any]]], Awaitable[None]]
 
 
 class Message(NamedTuple):
@@ -43,6 +45,15 @@ class Message(NamedTuple):
     value: bytes | None
     partition: int
     offset: int
+
+
+class EventFailed(Exception):
+    """Raised by a batch handler: the event at `index` of its batch failed with `cause`."""
+
+    def __init__(self, index: int, cause: Exception):
+        super().__init__(f"event {index} of the batch failed")
+        self.index = index
+        self.cause = cause
 
 
 class Unprocessable(Exception):
@@ -87,6 +98,7 @@ class EventConsumer:
         settings: Settings,
         on_rejected: RejectionHook | None = None,
         on_duplicate: Handler | None = None,
+        batch_handlers: dict[str, BatchHandler] | None = None,
     ):
         unknown = [t for t in handlers if t not in EVENTS or EVENTS[t].topic != topic]
         if unknown:
@@ -101,6 +113,12 @@ class EventConsumer:
         # Runs (in a transaction) for an event already handled: e.g. intake answers a redelivered
         # submission again, since every intake event is promised an outcome.
         self.on_duplicate = on_duplicate
+        # Optional set-based versions of handlers, used when a run of events shares a transaction;
+        # the one-by-one path (retries, dead letters) always uses `handlers`.
+        self.batch_handlers = batch_handlers or {}
+        stray = [t for t in self.batch_handlers if t not in handlers]
+        if stray:
+            raise ValueError(f"{name}: batch handlers without a one-by-one handler: {stray}")
         # the last offset handled per partition, for the consumer-lag metric
         self.positions: dict[int, int] = {}
 
@@ -180,13 +198,26 @@ class EventConsumer:
                         [message.offset for message, _ in run],
                     )
                 )
+                batch: list[tuple[int, Envelope[Any]]] = []
                 for index, (_, event) in enumerate(run):
                     position = index
                     if event.event_id in fresh and event.event_id not in handled:
                         handled.add(event.event_id)
+                        if event.event_type in self.batch_handlers:
+                            if batch and batch[0][1].event_type != event.event_type:
+                                position = await self._flush(conn, batch)
+                            batch.append((index, event))
+                            continue
+                        position = await self._flush(conn, batch)
+                        position = index
                         await self.handlers[event.event_type](conn, event)
                     elif self.on_duplicate is not None:
+                        position = await self._flush(conn, batch)
+                        position = index
                         await self.on_duplicate(conn, event)
+                position = await self._flush(conn, batch)
+        except _RunFailed as exc:
+            return exc.position
         except Exception:
             return position
         for _ in handled:  # one passage per committed event, as on the one-by-one path
@@ -198,6 +229,21 @@ class EventConsumer:
             handled.discard(event.event_id)  # a second copy in the same run is a duplicate
             outcomes.append(self._count(event.event_type, outcome))
         return None
+
+    async def _flush(self, conn: asyncpg.Connection, batch: list[tuple[int, Envelope[Any]]]) -> int:
+        """Run the batch handler over the collected events and empty the batch; returns the run index
+        to blame should the transaction fail later (the batch's last event)."""
+        if not batch:
+            return 0
+        indexes, events = [i for i, _ in batch], [e for _, e in batch]
+        batch.clear()
+        try:
+            await self.batch_handlers[events[0].event_type](conn, events)
+        except EventFailed as exc:
+            raise _RunFailed(indexes[exc.index]) from exc.cause
+        except Exception as exc:
+            raise _RunFailed(indexes[0]) from exc
+        return indexes[-1]
 
     async def _handle_with_retries(
         self,
@@ -288,6 +334,12 @@ class EventConsumer:
     def _count(self, event_type: str, outcome: str) -> str:
         metrics.EVENTS_CONSUMED.labels(self.name, event_type, outcome).inc()
         return outcome
+
+
+class _RunFailed(Exception):
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
 
 
 def _json_object(value: bytes | None) -> dict[str, Any] | None:

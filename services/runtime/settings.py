@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     consumer_batch_wait: float = Field(
         0.003, gt=0, description="Seconds a consumer waits to fill a batch (adds at most this to latency)."
     )
+    intake_batch_max: int = Field(
+        64, ge=1, le=1000, description="Most HTTP submissions committed together in one transaction."
+    )
+    intake_transactions: int = Field(
+        2, ge=1, le=32, description="Group-commit transactions the HTTP intake keeps in flight at once."
+    )
     handler_max_attempts: int = Field(
         5,
         ge=1,
