@@ -82,6 +82,10 @@ class Connection:
         ).encode() + body
 
     async def post(self, body: bytes) -> int:
+        return (await self.exchange(body))[0]
+
+    async def exchange(self, body: bytes) -> tuple[int, bytes]:
+        """POST `body`; the response's status and body."""
         assert self.reader is not None and self.writer is not None
         self.writer.write(self.request(body))
         status_line = await self.reader.readline()
@@ -93,8 +97,8 @@ class Connection:
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
                 length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+        payload = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), payload
 
     async def close(self) -> None:
         if self.writer is not None:

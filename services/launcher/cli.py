@@ -223,8 +223,42 @@ def _mount_subcommands() -> None:
 
 _mount_subcommands()
 
-bench_app = typer.Typer(help="Benchmarks that print their figures.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print their figures.")
 app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
+def bench(
+    context: typer.Context,
+    subjects: Annotated[int, typer.Option(help="People loaded into the demo systems.")] = 100_000,
+    requests: Annotated[int, typer.Option(help="Requests of mixed types per worker count.")] = 6_000,
+    steady_requests: Annotated[int, typer.Option(help="Access requests of the fixed-rate phase.")] = 1_500,
+    rate: Annotated[float, typer.Option(help="Arrival rate of the fixed-rate phase (per second).")] = 50.0,
+    workers: Annotated[list[int], typer.Option(help="Workers per service; repeat to compare.")] = [1],  # noqa: B006
+    connections: Annotated[int, typer.Option(help="HTTP connections of the load client.")] = 32,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON (the chart next to it).")] = Path(
+        "bench-results/pipeline.json"
+    ),
+) -> None:
+    """The whole pipeline: mixed requests through the public intake to their stored results."""
+    if context.invoked_subcommand is not None:
+        return
+    from services.launcher.pipeline_bench import BenchPlan, run_bench
+
+    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
+    plan = BenchPlan(
+        subjects=subjects,
+        steady_requests=steady_requests,
+        steady_rate=rate,
+        mixed_requests=requests,
+        connections=connections,
+        workers=tuple(workers),
+    )
+    try:
+        run_bench(plan, output=output, console=console)
+    except _Stop:
+        console.print("Stopped before the end; no figures written.")
+        raise typer.Exit(1) from None
 
 
 @bench_app.command("intake")

@@ -121,6 +121,8 @@ class EventConsumer:
             raise ValueError(f"{name}: batch handlers without a one-by-one handler: {stray}")
         # the last offset handled per partition, for the consumer-lag metric
         self.positions: dict[int, int] = {}
+        # What one event has cost lately (starts cautious: a few events per first transaction).
+        self._seconds_per_event = 0.01
 
     async def handle_message(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int
@@ -140,6 +142,27 @@ class EventConsumer:
         return self._count(decoded.event_type, outcome)
 
     async def handle_batch(self, messages: Sequence[Message]) -> list[str]:
+        """Handle messages; each partition's in order, the partitions side by side.
+
+        Every event of a request is on one partition (the key is the request id), so partitions
+        need no order between them: handling them concurrently keeps the database busy while one
+        of them waits on a round trip. Outcomes come back in the order of `messages`.
+        """
+        by_partition: dict[int, list[int]] = {}
+        for index, message in enumerate(messages):
+            by_partition.setdefault(message.partition, []).append(index)
+        if len(by_partition) == 1:
+            return await self._handle_partition(messages)
+        results = await asyncio.gather(
+            *(self._handle_partition([messages[i] for i in indexes]) for indexes in by_partition.values())
+        )
+        outcomes = [""] * len(messages)
+        for indexes, partition_outcomes in zip(by_partition.values(), results, strict=True):
+            for index, outcome in zip(indexes, partition_outcomes, strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    async def _handle_partition(self, messages: Sequence[Message]) -> list[str]:
         """Handle messages in order; runs of handleable events share one transaction.
 
         One transaction per run saves a BEGIN, a COMMIT and an inbox insert per event. If anything
@@ -161,7 +184,21 @@ class EventConsumer:
         return outcomes
 
     async def _handle_run(self, run: list[tuple[Message, Envelope[Any]]]) -> list[str]:
-        """Commit the run in one transaction; when event i fails, commit the events before it as
+        """Commit the run in transactions of about `consumer_run_budget` seconds of work each.
+
+        A transaction's events become visible (and their outbox events published) only when it
+        commits, so an expensive handler (a locate, an extract) takes few events per transaction and
+        a cheap one (an intake) many: throughput from batching, latency bounded by the budget.
+        """
+        outcomes: list[str] = []
+        while run:
+            size = max(1, int(self.settings.consumer_run_budget / self._seconds_per_event))
+            outcomes.extend(await self._handle_chunk(run[:size]))
+            run = run[size:]
+        return outcomes
+
+    async def _handle_chunk(self, run: list[tuple[Message, Envelope[Any]]]) -> list[str]:
+        """Commit the chunk in one transaction; when event i fails, commit the events before it as
         a run, hand event i to the one-by-one path (retries, dead letters), and go on after it."""
         outcomes: list[str] = []
         while run:
@@ -172,7 +209,7 @@ class EventConsumer:
             if failed_at is None:
                 break
             log.info("event failed inside a batch", extra={"consumer": self.name, "index": failed_at})
-            outcomes.extend(await self._handle_run(run[:failed_at]))
+            outcomes.extend(await self._handle_chunk(run[:failed_at]))
             outcomes.append(await self.handle_message(**run[failed_at][0]._asdict()))
             run = run[failed_at + 1 :]
         return outcomes
@@ -223,6 +260,8 @@ class EventConsumer:
         for _ in handled:  # one passage per committed event, as on the one-by-one path
             crash_point(f"{self.name}.after_commit")
         elapsed = (time.perf_counter() - started) / len(run)
+        # A moving average of the cost of one event, which sizes the next transaction.
+        self._seconds_per_event = 0.8 * self._seconds_per_event + 0.2 * max(elapsed, 1e-5)
         for _, event in run:
             metrics.HANDLER_SECONDS.labels(self.name, event.event_type).observe(elapsed)
             outcome = "handled" if event.event_id in handled else "duplicate"

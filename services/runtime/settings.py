@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     consumer_batch_wait: float = Field(
         0.003, gt=0, description="Seconds a consumer waits to fill a batch (adds at most this to latency)."
     )
+    consumer_run_budget: float = Field(
+        0.05,
+        gt=0,
+        description="Seconds of work a consumer puts in one transaction before committing (bounds latency).",
+    )
     intake_batch_max: int = Field(
         64, ge=1, le=1000, description="Most HTTP submissions committed together in one transaction."
     )

@@ -1,0 +1,626 @@
+"""`dsr bench`: the whole pipeline under load, from the public intake to the stored result.
+
+Requests go in over HTTP like any integrator's; what happened to them is read back from the
+ledger afterwards (each status change carries its time), so the figures are the pipeline's own,
+not the client's guess. Every service, PostgreSQL and the broker run on this machine, as in
+`dsr up`; a sampler thread records CPU seconds and peak memory of each process meanwhile.
+
+Phases:
+- steady: access requests at a fixed, modest rate; latency from intake to the extract stored;
+- mixed: a mix of request types as fast as the intake takes them; completions per second;
+- the mixed phase again for each further worker count asked for (scaling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from services.launcher.bench import Connection
+
+# Types whose handling needs no person (an objection always waits for the DPO, so it is left out).
+MIX: dict[str, float] = {
+    "access": 0.40,
+    "erasure": 0.15,
+    "marketing_opt_out": 0.15,
+    "newsletter_unsubscribe": 0.10,
+    "portability": 0.07,
+    "restriction": 0.07,
+    "consent_withdrawal": 0.06,
+}
+# Statuses after which the pipeline has nothing more to do without a person.
+SETTLED = ("completed", "referred", "refused", "cancelled", "needs_review", "awaiting_verification")
+# Signed in to Plan & Pay with BankID: high assurance, so every type proceeds without a person.
+VERIFICATION = {"method": "bankid", "checks": ["national_id"], "verified_by": "plan-and-pay"}
+
+
+@dataclass
+class Sent:
+    request_type: str
+    request_id: uuid.UUID | None
+    http_seconds: float
+    status: int
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    workers: int
+    sent: list[Sent]
+    submit_seconds: float
+    settle_seconds: float
+    unsettled: int
+    outcomes: Counter[str]
+    end_to_end_ms: dict[str, list[float]]
+    stages_ms: dict[str, list[float]]
+    completions_per_second: list[int]
+    processes: dict[str, dict[str, float]]
+
+    def figures(self) -> dict[str, Any]:
+        accepted = [s for s in self.sent if s.request_id is not None]
+        settled = len(accepted) - self.unsettled
+        return {
+            "phase": self.name,
+            "workers": self.workers,
+            "requests": len(self.sent),
+            "http_errors": sum(1 for s in self.sent if s.request_id is None),
+            "intake_per_second": round(len(accepted) / self.submit_seconds, 1)
+            if self.submit_seconds
+            else None,
+            "settled_per_second": round(settled / self.settle_seconds, 1) if self.settle_seconds else None,
+            "unsettled": self.unsettled,
+            "outcomes": dict(self.outcomes),
+            "http_ms": percentiles([s.http_seconds * 1000 for s in self.sent]),
+            "end_to_end_ms": {t: percentiles(v) for t, v in sorted(self.end_to_end_ms.items())},
+            "stages_ms": {s: percentiles(v) for s, v in sorted(self.stages_ms.items())},
+            "completions_per_second": self.completions_per_second,
+            "processes": self.processes,
+        }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {
+        "count": len(ordered),
+        "p50": at(0.50),
+        "p95": at(0.95),
+        "p99": at(0.99),
+        "max": round(ordered[-1], 2),
+    }
+
+
+def body(request_type: str, person: dict[str, str]) -> bytes:
+    subject = {kind: value for kind, value in person.items() if kind in ("national_id", "email", "phone")}
+    return json.dumps(
+        {"type": request_type, "channel": "plan_and_pay", "subject": subject, "verification": VERIFICATION}
+    ).encode()
+
+
+def mixed_types(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return rng.choices(list(MIX), weights=list(MIX.values()), k=count)
+
+
+@dataclass
+class ProcessSampler:
+    """CPU seconds and peak RSS per named process (with its children: PostgreSQL's backends)."""
+
+    pids: dict[str, int]
+    interval: float = 0.25
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    _start_cpu: dict[str, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _sample(self) -> dict[str, tuple[float, int]]:
+        sample: dict[str, tuple[float, int]] = {}
+        for name, pid in self.pids.items():
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            cpu, rss = 0.0, 0
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                    cpu += times.user + times.system
+                    rss += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            sample[name] = (cpu, rss)
+        return sample
+
+    def start(self) -> None:
+        self._start_cpu = {name: cpu for name, (cpu, _) in self._sample().items()}
+        self._thread = threading.Thread(target=self._run, name="process-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for name, (_, rss) in self._sample().items():
+                self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        end = self._sample()
+        return {
+            name: {
+                "cpu_seconds": round(cpu - self._start_cpu.get(name, cpu), 2),
+                "peak_rss_mb": round(max(self.peak_rss.get(name, 0), rss) / 2**20, 1),
+            }
+            for name, (cpu, rss) in sorted(end.items())
+        }
+
+
+async def submit_all(
+    urls: list[str],
+    key: str,
+    bodies: list[tuple[str, bytes]],
+    *,
+    rate: float | None,
+    connections: int,
+    progress: Callable[[int], None],
+) -> tuple[list[Sent], float]:
+    """Send every body; at `rate` per second (open loop) or as fast as `connections` clients go."""
+    sent: list[Sent | None] = [None] * len(bodies)
+    clients: asyncio.Queue[Connection] = asyncio.Queue()
+    for number in range(connections):  # spread over the intake workers
+        host, port = urls[number % len(urls)].removeprefix("http://").split(":")
+        conn = Connection(host, int(port), key)
+        await conn.open()
+        clients.put_nowait(conn)
+    done = 0
+
+    async def one(index: int, request_type: str, payload: bytes, scheduled: float) -> None:
+        nonlocal done
+        conn = await clients.get()
+        try:
+            status, answer = await conn.exchange(payload)
+        finally:
+            clients.put_nowait(conn)
+        request_id = uuid.UUID(json.loads(answer)["id"]) if status == 202 else None
+        sent[index] = Sent(request_type, request_id, time.perf_counter() - scheduled, status)
+        done += 1
+        if done % 100 == 0:
+            progress(done)
+
+    started = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    if rate is None:
+        queue = iter(enumerate(bodies))
+
+        async def client() -> None:
+            for index, (request_type, payload) in queue:
+                await one(index, request_type, payload, time.perf_counter())
+
+        await asyncio.gather(*(client() for _ in range(connections)))
+    else:
+        for index, (request_type, payload) in enumerate(bodies):
+            scheduled = started + index / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index, request_type, payload, scheduled)))
+        await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    progress(len(bodies))
+    while not clients.empty():
+        await clients.get_nowait().close()
+    return [s for s in sent if s is not None], elapsed
+
+
+async def wait_settled(
+    conn: asyncpg.Connection, ids: list[uuid.UUID], *, within: float, progress: Callable[[int], None]
+) -> int:
+    """Wait until every request has settled; returns how many had not when time ran out."""
+    deadline = time.monotonic() + within
+    while True:
+        settled: int = await conn.fetchval(
+            "select count(*) from requests where id = any($1::uuid[]) and status = any($2::text[])",
+            ids,
+            list(SETTLED),
+        )
+        progress(settled)
+        if settled == len(ids) or time.monotonic() > deadline:
+            return len(ids) - settled
+        await asyncio.sleep(0.5)
+
+
+async def read_history(
+    conn: asyncpg.Connection, sent: list[Sent]
+) -> tuple[Counter[str], dict[str, list[float]], dict[str, list[float]], list[int], float]:
+    """End-to-end and per-stage latencies from the status history, completions per second, and the
+    time from the first request received to the last one settled."""
+    types = {s.request_id: s.request_type for s in sent if s.request_id is not None}
+    rows = await conn.fetch(
+        """select request_id, status, at from request_status_history
+           where request_id = any($1::uuid[]) order by request_id, id""",
+        list(types),
+    )
+    history: dict[uuid.UUID, list[tuple[str, float]]] = defaultdict(list)
+    for row in rows:
+        history[row["request_id"]].append((row["status"], row["at"].timestamp()))
+    outcomes: Counter[str] = Counter()
+    end_to_end: dict[str, list[float]] = defaultdict(list)
+    stages: dict[str, list[float]] = defaultdict(list)
+    settled_at: list[float] = []
+    first = min((h[0][1] for h in history.values() if h), default=0.0)
+    for request_id, steps in history.items():
+        for (a, at_a), (b, at_b) in itertools.pairwise(steps):
+            stages[f"{a} → {b}"].append((at_b - at_a) * 1000)
+        final, at_final = steps[-1]
+        if final in SETTLED:
+            outcomes[final] += 1
+            end_to_end[f"{types[request_id]} → {final}"].append((at_final - steps[0][1]) * 1000)
+            settled_at.append(at_final)
+    # The outbox hop: from the transaction that wrote an event to the relay's publication of it.
+    relayed = await conn.fetch(
+        """select producer, event_type, extract(epoch from published_at - created_at) * 1000 as ms
+           from outbox where request_id = any($1::uuid[]) and published_at is not null""",
+        list(types),
+    )
+    for row in relayed:
+        stages[f"outbox: {row['producer']} {row['event_type']}"].append(float(row["ms"]))
+    per_second = Counter(int(t - first) for t in settled_at)
+    span = max(per_second, default=-1) + 1
+    last = max(settled_at, default=first)
+    return outcomes, end_to_end, stages, [per_second.get(i, 0) for i in range(span)], last - first
+
+
+async def run_phase(
+    name: str,
+    *,
+    urls: list[str],
+    key: str,
+    database_url: str,
+    bodies: list[tuple[str, bytes]],
+    rate: float | None,
+    connections: int,
+    workers: int,
+    pids: dict[str, int],
+    settle_timeout: float,
+    progress: Callable[[str], None],
+) -> PhaseResult:
+    sampler = ProcessSampler(pids)
+    sampler.start()
+    total = len(bodies)
+    how = f"at {rate:g}/s" if rate else "as fast as the intake takes them"
+    sent, submit_seconds = await submit_all(
+        urls,
+        key,
+        bodies,
+        rate=rate,
+        connections=connections,
+        progress=lambda n: progress(f"{name}: submitted {n:,}/{total:,} {how}"),
+    )
+    ids = [s.request_id for s in sent if s.request_id is not None]
+    conn = await asyncpg.connect(database_url)
+    try:
+        unsettled = await wait_settled(
+            conn,
+            ids,
+            within=settle_timeout,
+            progress=lambda n: progress(f"{name}: {n:,}/{len(ids):,} requests settled"),
+        )
+        processes = sampler.stop()
+        outcomes, end_to_end, stages, per_second, span = await read_history(conn, sent)
+    finally:
+        await conn.close()
+    return PhaseResult(
+        name=name,
+        workers=workers,
+        sent=sent,
+        submit_seconds=submit_seconds,
+        settle_seconds=span,
+        unsettled=unsettled,
+        outcomes=outcomes,
+        end_to_end_ms=end_to_end,
+        stages_ms=stages,
+        completions_per_second=per_second,
+        processes=processes,
+    )
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    subjects: int = 100_000
+    steady_requests: int = 1_500
+    steady_rate: float = 50.0
+    mixed_requests: int = 6_000
+    connections: int = 32
+    workers: tuple[int, ...] = (1,)
+    settle_timeout: float = 300.0
+    seed: int = 42
+
+
+async def sample_people(server_url: str, count: int, seed: int) -> list[dict[str, str]]:
+    """Distinct people from the demo systems (debtors, invoice recipients, newsletter subscribers)."""
+    from services.locator.bench import sample_subjects
+
+    people = await sample_subjects(server_url, "", int(count * 1.3) + 50, seed)
+    unique: dict[str, dict[str, str]] = {}
+    for person in people:
+        plain = {str(kind): value for kind, value in person.items()}
+        marker = plain.get("national_id") or plain.get("email") or plain.get("phone") or ""
+        if marker and marker not in unique:
+            unique[marker] = plain
+    chosen = list(unique.values())[:count]
+    if len(chosen) < count:
+        raise RuntimeError(
+            f"only {len(chosen)} distinct people found for {count} requests; load more subjects"
+        )
+    return chosen
+
+
+def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[str, Any]]:
+    """Start PostgreSQL, load the demo systems, then for each worker count start the broker and every
+    service, run the phases, and stop them; prints a table and writes JSON and an HTML chart."""
+    import tempfile
+
+    from services.demo.loader import create_demo_systems
+    from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
+    from services.launcher.embedded_broker import EmbeddedBroker
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+    from services.launcher.ports import free_port
+    from services.launcher.supervisor import Supervisor
+    from services.runtime.settings import Settings
+
+    root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
+    postgres = EmbeddedPostgres(root / "postgres")
+    results: list[dict[str, Any]] = []
+    try:
+        server_url = postgres.start()
+        with console.status(f"Loading {plan.subjects:,} people into the demo systems..."):
+            started = time.perf_counter()
+            asyncio.run(create_demo_systems(server_url, subjects=plan.subjects, seed=plan.seed))
+        console.print(f"Loaded {plan.subjects:,} people in {time.perf_counter() - started:.1f} s")
+        need = plan.steady_requests + plan.mixed_requests * len(plan.workers)
+        people = iter(asyncio.run(sample_people(server_url, need, plan.seed)))
+        database_url = postgres.url(LEDGER_DATABASE)
+        for index, workers in enumerate(plan.workers):
+            broker = EmbeddedBroker(root / f"broker-{workers}")
+            supervisor: Supervisor | None = None
+            try:
+                with console.status(f"Starting the broker and every service ({workers} worker(s) each)..."):
+                    bootstrap = broker.start()
+                    settings = Settings(database_url=database_url, kafka_bootstrap=bootstrap)
+                    asyncio.run(_prepare_ledger(server_url, database_url, settings))
+                    key = secrets.token_urlsafe(24)
+                    env = {
+                        "DSR_DATABASE_URL": database_url,
+                        "DSR_KAFKA_BOOTSTRAP": bootstrap,
+                        "DSR_API_KEYS": f"bench:system:{key}",
+                        "DSR_DATA_DIR": str(root),
+                        "DSR_LOG_LEVEL": "WARNING",
+                        "DSR_ACCEPT_SYNTHETIC_IDS": "true",
+                        "DSR_ARTIFACT_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+                    }
+                    supervisor = Supervisor.for_services(
+                        env, root / f"logs-{workers}", free_port(), workers=workers
+                    )
+                    supervisor.start()
+                    supervisor.wait_ready(90)
+                urls = [c.url for c in supervisor.children if c.name.startswith("intake")]
+                pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
+                pids["postgresql"] = postgres.pid()
+                if broker.process is not None:
+                    pids["broker"] = broker.process.pid
+                phases: list[tuple[str, list[tuple[str, bytes]], float | None]] = []
+                if index == 0:
+                    steady = [("access", body("access", next(people))) for _ in range(plan.steady_requests)]
+                    phases.append(("steady", steady, plan.steady_rate))
+                types = mixed_types(plan.mixed_requests, plan.seed + workers)
+                phases.append(("mixed", [(t, body(t, next(people))) for t in types], None))
+                for name, bodies, rate in phases:
+                    with console.status("") as status:
+                        result = asyncio.run(
+                            run_phase(
+                                name,
+                                urls=urls,
+                                key=key,
+                                database_url=database_url,
+                                bodies=bodies,
+                                rate=rate,
+                                connections=plan.connections
+                                if rate is None
+                                else max(8, plan.connections // 2),
+                                workers=workers,
+                                pids=pids,
+                                settle_timeout=plan.settle_timeout,
+                                progress=status.update,
+                            )
+                        )
+                    figures = result.figures()
+                    results.append(figures)
+                    print_phase(console, figures)
+            finally:
+                if supervisor is not None:
+                    supervisor.stop()
+                broker.stop()
+    finally:
+        postgres.stop()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"plan": asdict(plan), "phases": results}, indent=2) + "\n")
+    chart = output.with_suffix(".html")
+    chart.write_text(render_chart(plan, results))
+    if len(plan.workers) > 1:
+        print_scaling(console, results)
+    console.print(f"Figures written to {output}; chart to {chart}")
+    return results
+
+
+def print_phase(console: Console, figures: dict[str, Any]) -> None:
+    title = (
+        f"{figures['phase']} · {figures['workers']} worker(s) · {figures['requests']:,} requests · "
+        f"intake {figures['intake_per_second']}/s · settled {figures['settled_per_second']}/s · "
+        f"{figures['unsettled']} unsettled · {figures['http_errors']} HTTP errors"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("what (ms)")
+    for column in ("count", "p50", "p95", "p99", "max"):
+        table.add_column(column, justify="right")
+
+    def row(label: str, p: dict[str, float]) -> None:
+        table.add_row(
+            label,
+            *(
+                f"{p.get(c, 0):,.1f}" if c != "count" else f"{p.get(c, 0):,}"
+                for c in ("count", "p50", "p95", "p99", "max")
+            ),
+        )
+
+    row("HTTP answer", figures["http_ms"])
+    for label, p in figures["end_to_end_ms"].items():
+        row(f"end to end: {label}", p)
+    for label, p in figures["stages_ms"].items():
+        row(f"stage: {label}", p)
+    console.print(table)
+    processes = Table(title_justify="left", title="processes during the phase")
+    processes.add_column("process")
+    processes.add_column("CPU s", justify="right")
+    processes.add_column("peak RSS MB", justify="right")
+    for name, p in figures["processes"].items():
+        processes.add_row(name, f"{p['cpu_seconds']:.1f}", f"{p['peak_rss_mb']:.0f}")
+    console.print(processes)
+
+
+def print_scaling(console: Console, results: list[dict[str, Any]]) -> None:
+    table = Table(title="scaling (mixed phase)", title_justify="left")
+    for column in ("workers per service", "intake/s", "settled/s", "access p50 ms", "access p99 ms"):
+        table.add_column(column, justify="right")
+    for figures in results:
+        if figures["phase"] != "mixed":
+            continue
+        access = figures["end_to_end_ms"].get("access → completed", {})
+        table.add_row(
+            str(figures["workers"]),
+            str(figures["intake_per_second"]),
+            str(figures["settled_per_second"]),
+            f"{access.get('p50', 0):,.0f}",
+            f"{access.get('p99', 0):,.0f}",
+        )
+    console.print(table)
+
+
+def _bars_svg(
+    title: str, rows: list[tuple[str, list[float]]], series: list[str], unit: str, limit: float | None = None
+) -> str:
+    """Horizontal grouped bars, one group per row; a dashed line marks `limit` (a target)."""
+    colours = ["#2f6fb0", "#e08a1e", "#b03a2f", "#4c9a4c"]
+    top = max([v for _, values in rows for v in values] + [limit or 0, 1e-9])
+    bar, gap, label_w, width = 9, 8, 260, 760
+    height = 40 + len(rows) * (bar * len(series) + gap) + 30
+    scale = (width - label_w - 80) / top
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>',
+    ]
+    y = 32
+    for label, values in rows:
+        out.append(f'<text x="0" y="{y + bar * len(series) / 2 + 4}" font-size="12">{escape(label)}</text>')
+        for i, value in enumerate(values):
+            w = max(1.0, value * scale)
+            out.append(
+                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar - 1}" fill="{colours[i % 4]}"/>'
+            )
+            out.append(
+                f'<text x="{label_w + w + 4:.1f}" y="{y + bar - 1}" font-size="10">{value:,.1f} {unit}</text>'
+            )
+            y += bar
+        y += gap
+    if limit is not None:
+        x = label_w + limit * scale
+        out.append(f'<line x1="{x:.1f}" y1="26" x2="{x:.1f}" y2="{y}" stroke="#000" stroke-dasharray="4 3"/>')
+        out.append(f'<text x="{x + 3:.1f}" y="{y + 12}" font-size="10">target {limit:g} {unit}</text>')
+    legend_x = label_w
+    for i, name in enumerate(series):
+        out.append(f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{colours[i % 4]}"/>')
+        out.append(f'<text x="{legend_x + 14}" y="{height - 5}" font-size="11">{escape(name)}</text>')
+        legend_x += 90
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _timeline_svg(title: str, counts: list[int]) -> str:
+    width, height, pad = 760, 200, 36
+    top = max([*counts, 1])
+    step = (width - 2 * pad) / max(1, len(counts))
+    points = " ".join(
+        f"{pad + i * step:.1f},{height - pad - c * (height - 2 * pad) / top:.1f}"
+        for i, c in enumerate(counts)
+    )
+    return "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+            f"<title>{escape(title)}</title>",
+            f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>',
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>',
+            f'<text x="0" y="{pad + 4}" font-size="10">{top}/s</text>',
+            f'<text x="{width - pad - 40}" y="{height - pad + 16}" font-size="10">{len(counts)} s</text>',
+            f'<polyline fill="none" stroke="#2f6fb0" stroke-width="2" points="{points}"/>',
+            "</svg>",
+        ]
+    )
+
+
+def render_chart(plan: BenchPlan, results: list[dict[str, Any]]) -> str:
+    """One self-contained page (inline SVG, no script): latency per type, completions over time, memory."""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>DSR pipeline benchmark</title>",
+        "<style>body{font-family:sans-serif;margin:2rem;max-width:820px} svg{display:block;margin:1.5rem 0}</style>",
+        f"</head><body><h1>DSR pipeline benchmark</h1><p>{plan.subjects:,} people in the demo systems; "
+        f"steady phase {plan.steady_requests:,} access requests at {plan.steady_rate:g}/s; mixed phase "
+        f"{plan.mixed_requests:,} requests as fast as the intake takes them.</p>",
+    ]
+    for figures in results:
+        heading = f"{figures['phase']}, {figures['workers']} worker(s) per service"
+        parts.append(
+            f"<h2>{escape(heading)}</h2><p>intake {figures['intake_per_second']}/s, settled "
+            f"{figures['settled_per_second']}/s, {figures['unsettled']} unsettled</p>"
+        )
+        rows = [
+            (label, [p["p50"], p["p95"], p["p99"]])
+            for label, p in figures["end_to_end_ms"].items()
+            if p.get("count")
+        ]
+        limit = 250.0 if figures["phase"] == "steady" else None
+        parts.append(
+            _bars_svg("End to end, intake to settled (ms)", rows, ["p50", "p95", "p99"], "ms", limit)
+        )
+        parts.append(_timeline_svg("Requests settled per second", figures["completions_per_second"]))
+        memory = [
+            (name, [p["peak_rss_mb"]])
+            for name, p in figures["processes"].items()
+            if name not in ("postgresql", "broker")
+        ]
+        parts.append(_bars_svg("Peak RSS per service (MB)", memory, ["peak RSS"], "MB", 250.0))
+    parts.append("</body></html>")
+    return "\n".join(parts)
