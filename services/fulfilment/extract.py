@@ -26,9 +26,9 @@ from schemas.extract import (
     Redaction,
     Right,
 )
-from services.catalogue.model import Catalogue, IdentifierType, RetentionKind, Table
+from services.catalogue.model import Catalogue, FlatCategory, IdentifierType, RetentionKind, Table, Taxonomy
 from services.fulfilment.keeping import Anchor, as_date, retention_view
-from services.fulfilment.redaction import Identity, another_persons_fields, learn_identity
+from services.fulfilment.redaction import Identity, another_persons_fields, by_identity, learn_identity
 from services.fulfilment.texts import DATATILSYNET, DATATILSYNET_URL, RIGHT_ARTICLES, texts
 
 SUBJECT_SOURCE = "the_subject"
@@ -101,9 +101,14 @@ def subject_fields(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@by_identity
+def _flat(taxonomy: Taxonomy) -> dict[str, FlatCategory]:
+    return taxonomy.flatten()
+
+
 def special_fields(catalogue: Catalogue, record: HeldRecord) -> list[str]:
     """The record's Art. 9 fields (health, ...) that hold a value."""
-    flat = catalogue.taxonomy.flatten()
+    flat = _flat(catalogue.taxonomy)
     table = catalogue.systems[record.system].tables[record.table]
     return [
         column

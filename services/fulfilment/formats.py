@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
+from collections.abc import Iterable
 from typing import Any
 
-from schemas.extract import Extract
-from services.documents.pdf import PdfDocument
+from fpdf.enums import XPos, YPos
+
+from schemas.extract import Extract, ExtractRecord
+from services.documents.pdf import _FONT, PdfDocument
 from services.documents.templates import environment, long_date
 from services.fulfilment.texts import texts
 
@@ -22,7 +24,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def to_json(extract: Extract) -> bytes:
-    return json.dumps(extract.model_dump(mode="json"), ensure_ascii=False, indent=2).encode()
+    return extract.model_dump_json(indent=2).encode()
 
 
 def _title(extract: Extract) -> str:
@@ -40,11 +42,38 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+class _ExtractPdf(PdfDocument):
+    """Adds a fast `lines` block: a record's fields as one line each (wrapped only when too long).
+
+    fpdf2's tables and multi-cells lay out every cell with line breaking, about 1 ms a cell; an
+    extract of 200 records has thousands of fields, so a line that fits is placed as plain text
+    (measured ~30x cheaper than a table cell).
+    """
+
+    def lines(self, pairs: Iterable[tuple[str, str]], size: float = 8.5, indent: float = 0) -> None:
+        pdf = self._pdf
+        pdf.set_font(_FONT, "", size)
+        height = size * 0.45
+        width = pdf.epw - indent
+        for label, value in pairs:
+            text = f"{label}: {value}" if label else value
+            pdf.set_x(pdf.l_margin + indent)
+            if "\n" not in text and pdf.get_string_width(text) <= width:
+                if pdf.y + height > pdf.page_break_trigger:
+                    pdf.add_page()
+                pdf.text(pdf.l_margin + indent, pdf.y + 0.75 * height, text)
+                pdf.set_y(pdf.y + height)
+            else:
+                pdf.multi_cell(width, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(1)
+
+
 def to_pdf(extract: Extract) -> bytes:
-    """The same content as the HTML, laid out for print."""
+    """The same content as the HTML, laid out for print: what is said per table (purpose, legal
+    basis, recipients, retention rule, source) once per table, then each record's fields."""
     words = texts(extract.language)
     labels, language = words.labels, extract.language
-    pdf = PdfDocument(_title(extract), language=language, author=extract.controller)
+    pdf = _ExtractPdf(_title(extract), language=language, author=extract.controller)
     pdf.paragraph(words.intro)
     pdf.key_values(
         [
@@ -57,43 +86,42 @@ def to_pdf(extract: Extract) -> bytes:
     pdf.paragraph(extract.summary, size=11)
     if extract.records:
         pdf.heading(labels["records"])
+    groups: dict[tuple[str, str], list[ExtractRecord]] = {}
     for record in extract.records:
-        pdf.heading(f"{record.system_title}: {record.table}", level=3)
-        if record.data:
-            pdf.table(
-                (labels["field"], labels["value"]),
-                [(field, _text(value)) for field, value in record.data.items()],
-                widths=(1, 2),
-            )
-        retention = (
-            f"{labels['kept_until']}: {long_date(record.retention.date, language)}"
-            if record.retention.date
-            else f"{labels['kept_while']}: {record.retention.until}"
-        )
-        sources = ([labels["from_you"]] if record.collected_from_subject else []) + record.source
-        rows = [
-            (labels["purpose"], record.purpose),
-            (labels["legal_basis"], ", ".join(record.legal_basis)),
-            (labels["categories"], ", ".join(record.categories)),
-            (labels["recipients"], "; ".join(record.recipients) or labels["none"]),
-            (labels["retention"], f"{record.retention.rule}\n{retention}"),
+        groups.setdefault((record.system, record.table), []).append(record)
+    for group in groups.values():
+        first = group[0]
+        pdf.heading(f"{first.system_title}: {first.table} ({len(group)})", level=3)
+        sources = ([labels["from_you"]] if first.collected_from_subject else []) + first.source
+        about = [
+            (labels["purpose"], first.purpose),
+            (labels["legal_basis"], ", ".join(first.legal_basis)),
+            (labels["recipients"], "; ".join(first.recipients) or labels["none"]),
+            (labels["retention"], first.retention.rule),
             (labels["source"], "; ".join(sources)),
         ]
-        if record.automated_decision:
-            decision = record.automated_decision
-            rows.append(
-                (
-                    labels["automated"],
-                    f"{labels['logic']}: {decision.logic}\n{labels['significance']}: {decision.significance}",
-                )
+        if first.automated_decision:
+            about.append((labels["automated"], ""))
+            about.append((labels["logic"], first.automated_decision.logic))
+            about.append((labels["significance"], first.automated_decision.significance))
+        pdf.lines(about, size=9)
+        for number, record in enumerate(group, start=1):
+            retention = (
+                f"{labels['kept_until']}: {long_date(record.retention.date, language)}"
+                if record.retention.date
+                else f"{labels['kept_while']}: {record.retention.until}"
             )
-        if record.special_category:
-            rows.append((labels["special"], ", ".join(record.special_category)))
-        if record.withheld_special_category:
-            rows.append((labels["withheld"], ", ".join(record.withheld_special_category)))
-        if record.redacted:
-            rows.append((labels["redacted"], ", ".join(r.field for r in record.redacted)))
-        pdf.key_values(rows)
+            rows = [("", f"{number}.")]
+            rows += [(field, _text(value)) for field, value in record.data.items()]
+            rows.append((labels["categories"], ", ".join(record.categories)))
+            rows.append(("", retention))
+            if record.special_category:
+                rows.append((labels["special"], ", ".join(record.special_category)))
+            if record.withheld_special_category:
+                rows.append((labels["withheld"], ", ".join(record.withheld_special_category)))
+            if record.redacted:
+                rows.append((labels["redacted"], ", ".join(r.field for r in record.redacted)))
+            pdf.lines(rows, indent=4)
     if extract.referred_to_controllers:
         pdf.heading(labels["referred"])
         for referral in extract.referred_to_controllers:

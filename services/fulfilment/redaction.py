@@ -16,11 +16,14 @@ field is left out; a reviewer can release it, a disclosure cannot be undone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from services.catalogue.model import IdentifierType, Table
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 PERSON_KINDS = (IdentifierType.national_id, IdentifierType.email, IdentifierType.phone)
 
@@ -54,6 +57,21 @@ def party_of(column: str) -> str:
     return ""
 
 
+def by_identity(fn: Callable[[K], V]) -> Callable[[K], V]:
+    """Memoise a function of one long-lived catalogue object (a table, the taxonomy) by identity:
+    catalogue models hold dicts, so they are not hashable, and they never change once loaded."""
+    cache: dict[int, tuple[K, V]] = {}
+
+    def cached(key: K) -> V:
+        hit = cache.get(id(key))
+        if hit is None or hit[0] is not key:
+            hit = cache[id(key)] = (key, fn(key))
+        return hit[1]
+
+    return cached
+
+
+@by_identity
 def parties(table: Table) -> dict[str, PartyColumns]:
     """The table's parties, from its column names and categories."""
     grouped: dict[str, dict[str, Any]] = {}
