@@ -21,6 +21,7 @@ from services.fulfilment.texts import texts
 
 PACKAGE = "services.fulfilment"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_PT_TO_MM = 25.4 / 72
 
 
 def to_json(extract: Extract) -> bytes:
@@ -58,7 +59,8 @@ class _ExtractPdf(PdfDocument):
         for label, value in pairs:
             text = f"{label}: {value}" if label else value
             pdf.set_x(pdf.l_margin + indent)
-            if "\n" not in text and pdf.get_string_width(text) <= width:
+            surely_fits = len(text) * size * _PT_TO_MM <= width  # no glyph is wider than 1 em
+            if "\n" not in text and (surely_fits or pdf.get_string_width(text) <= width):
                 if pdf.y + height > pdf.page_break_trigger:
                     pdf.add_page()
                 pdf.text(pdf.l_margin + indent, pdf.y + 0.75 * height, text)
