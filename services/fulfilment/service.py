@@ -22,6 +22,7 @@ from schemas.requests import RequestStatus, RequestType
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactStore
 from services.catalogue.loader import load_catalogue
+from services.catalogue.model import Catalogue
 from services.fulfilment.access import AccessFulfilment
 from services.fulfilment.extract import Company
 from services.fulfilment.sources import SourceReader
@@ -37,20 +38,32 @@ log = logging.getLogger(__name__)
 
 
 class Fulfilment:
-    """The handler: dispatches each located request to its right's fulfilment."""
+    """The handler with what it needs: the catalogue, the source systems, the artifact store."""
 
-    def __init__(self, access: AccessFulfilment):
-        self.access = access
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        sources: SourceReader,
+        artifacts: ArtifactStore,
+        company: Company | None = None,
+    ):
+        self.catalogue = catalogue
+        self.sources = sources
+        self.artifacts = artifacts
+        self.access = AccessFulfilment(catalogue, sources, artifacts, company or company_of(Settings()))
 
     async def on_located(self, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
+        artifacts, final = 0, RequestStatus.completed
         if payload.type in (RequestType.access, RequestType.portability):
-            # Stores the artifacts, then completes (or refers) and announces; or waits for review.
+            # Stores the artifacts, then completes (or refers) and announces; or waits for a
+            # person's review of special-category data (`review.py`).
             await self.access.fulfil(conn, event.request_id)
             return
-        artifacts, final, reason = 0, RequestStatus.completed, "walking skeleton"
+        else:
+            reason = "walking skeleton"
         await change_status(conn, event.request_id, final, actor=NAME, reason=reason)
         fulfilled = Envelope[RequestFulfilled](
             event_type="request.fulfilled",
@@ -62,7 +75,7 @@ class Fulfilment:
         await enqueue(conn, FULFILLED, fulfilled)
 
 
-def company(settings: Settings) -> Company:
+def company_of(settings: Settings) -> Company:
     return Company(
         controller=settings.controller_name,
         dpo_name=settings.dpo_name,
@@ -72,20 +85,28 @@ def company(settings: Settings) -> Company:
     )
 
 
+def build(runtime: Runtime) -> Fulfilment:
+    settings = runtime.settings
+    catalogue = load_catalogue(settings.catalogue_dir)
+    prefix = LocatorSettings().demo_database_prefix
+    return Fulfilment(
+        catalogue,
+        SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
+        ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
+        company_of(settings),
+    )
+
+
 def build_access(settings: Settings) -> AccessFulfilment:
-    """Access fulfilment from configuration (the service, and the API's review endpoint)."""
+    """Access fulfilment from configuration, for the API's review endpoint (and the DPO console)."""
     catalogue = load_catalogue(settings.catalogue_dir)
     prefix = LocatorSettings().demo_database_prefix
     return AccessFulfilment(
         catalogue,
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
-        company(settings),
+        company_of(settings),
     )
-
-
-def build(runtime: Runtime) -> Fulfilment:
-    return Fulfilment(build_access(runtime.settings))
 
 
 def consumers(runtime: Runtime) -> list[EventConsumer]:

@@ -104,7 +104,8 @@ async def _locate_and_fulfil(
         payload=SubjectLocated(type=RequestType(request_type), finding_count=0, systems_searched=10),
     )
     async with pool.acquire() as conn, conn.transaction():
-        await Fulfilment(access).on_located(conn, located)
+        fulfilment = Fulfilment(access.catalogue, access.sources, access.artifacts, access.company)
+        await fulfilment.on_located(conn, located)
     return str(await pool.fetchval("select status from requests where id = $1", request_id))
 
 

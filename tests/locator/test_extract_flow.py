@@ -19,7 +19,6 @@ from services.artifacts.store import ArtifactStore
 from services.catalogue.model import Catalogue
 from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
-from services.fulfilment.access import AccessFulfilment
 from services.fulfilment.extract import Company, HeldRecord, assemble
 from services.fulfilment.keeping import Anchor, retention_view
 from services.fulfilment.service import Fulfilment
@@ -59,8 +58,7 @@ async def _run_fulfilment(
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            access = AccessFulfilment(catalogue, sources, ArtifactStore(KEYS), COMPANY)
-            await Fulfilment(access).on_located(conn, located)
+            await Fulfilment(catalogue, sources, ArtifactStore(KEYS), COMPANY).on_located(conn, located)
     finally:
         await sources.close()
 
