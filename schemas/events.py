@@ -103,6 +103,19 @@ class RequestFulfilled(_Payload):
     artifact_count: int = Field(default=0, ge=0)
 
 
+class ReferredToController(_Payload):
+    """Data about the subject is held only as a processor for this client: the client (the
+    controller) must answer the request. One event per controller; names the organisation, not
+    the subject (the notifier reads the request from the ledger)."""
+
+    reference: str
+    type: RequestType
+    system: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="The catalogue system holding the data")
+    controller: str = Field(min_length=1, description="The client's name (an organisation)")
+    controller_org_number: str | None = Field(default=None, description="The client's organisation number")
+    record_count: int = Field(ge=1)
+
+
 class DeadlineAtRisk(_Payload):
     """A request has at most the configured number of days left (SLA tracking)."""
 

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from schemas.envelope import Envelope
+from schemas.extract import Extract
 from schemas.registry import (
     DAY_MS,
     DEAD_LETTER,
@@ -30,6 +31,7 @@ from schemas.registry import (
     INTAKE,
     INTAKE_OUTCOMES,
     LOCATED,
+    REFERRALS,
     REQUESTS,
     SLA,
     TOPICS,
@@ -43,6 +45,7 @@ Json = dict[str, Any]
 GENERATED_DIR = Path(__file__).resolve().parent / "generated"
 ASYNCAPI_FILE = "asyncapi.yaml"
 SUBMISSION_FILE = "request-submission.json"
+EXTRACT_FILE = "extract.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION = "0.5.0"
 COMPONENT_SCHEMAS = "#/components/schemas/"
@@ -56,6 +59,7 @@ PARTIES: dict[str, tuple[str, str]] = {
     REQUESTS: ("the intake service", "the locator service"),
     LOCATED: ("the locator service", "the fulfilment service"),
     FULFILLED: ("the fulfilment service", "SLA tracking and the notifier"),
+    REFERRALS: ("the fulfilment service", "the client notifier (tells each controller client)"),
     SLA: ("the tracker service", "operations alerting and the notifier"),
     DEAD_LETTER: ("any consumer that cannot use a message", "operators (inspection and re-drive)"),
 }
@@ -104,6 +108,16 @@ def submission_schema() -> Json:
         "$id": f"urn:{PACKAGE}:http:request-submission",
         "title": "RequestSubmission",
         **_tidy(RequestSubmission.model_json_schema()),
+    }
+
+
+def extract_schema() -> Json:
+    """The JSON Schema of the access extract given to subjects (`extract.json`)."""
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": f"urn:{PACKAGE}:document:extract",
+        "title": "Extract",
+        **_tidy(Extract.model_json_schema(mode="serialization")),
     }
 
 
@@ -323,6 +337,7 @@ def generated_files(version: str | None = None) -> dict[str, str]:
     """Every generated file, by name, with its exact content."""
     files = {f"{et}.json": render_json(event_schema(spec)) for et, spec in sorted(EVENTS.items())}
     files[SUBMISSION_FILE] = render_json(submission_schema())
+    files[EXTRACT_FILE] = render_json(extract_schema())
     files[ASYNCAPI_FILE] = render_yaml(asyncapi_document(version))
     return dict(sorted(files.items()))
 

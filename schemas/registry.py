@@ -44,6 +44,7 @@ REQUESTS = "dsr.requests.v1"
 LOCATED = "dsr.located.v1"
 FULFILLED = "dsr.fulfilled.v1"
 SLA = "dsr.sla.v1"
+REFERRALS = "dsr.referrals.v1"
 DEAD_LETTER = "dsr.dead-letter.v1"
 
 EVENTS: dict[str, EventSpec] = {
@@ -74,6 +75,12 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec("request.fulfilled", events.RequestFulfilled, FULFILLED, summary="Reached a final status."),
         EventSpec(
+            "request.referred_to_controller",
+            events.ReferredToController,
+            REFERRALS,
+            summary="Data held only as a processor: the request goes to the controller client.",
+        ),
+        EventSpec(
             "request.at_risk", events.DeadlineAtRisk, SLA, summary="Few days left before the due date."
         ),
         EventSpec("request.overdue", events.DeadlineMissed, SLA, summary="Still open after the due date."),
@@ -99,6 +106,12 @@ _TOPIC_LIST = (
     TopicSpec(REQUESTS, key="request_id", summary="Request lifecycle from intake: received, verified, ..."),
     TopicSpec(LOCATED, key="request_id", summary="Locator results: counts per system, or a review."),
     TopicSpec(FULFILLED, key="request_id", summary="Fulfilment results: the request's final status."),
+    TopicSpec(
+        REFERRALS,
+        key="request_id",
+        summary="Requests passed to the controller (a client) of data we hold only as its processor.",
+        retention_ms=14 * DAY_MS,
+    ),
     TopicSpec(SLA, key="request_id", summary="Deadline warnings from SLA tracking: at risk, overdue."),
     TopicSpec(
         DEAD_LETTER,

@@ -1,17 +1,15 @@
 """Fulfilment's flow: `request.located` in, the right fulfilled, `request.fulfilled` out.
 
-An access request gets its extract: the found rows read from their systems, each with its purpose,
-legal basis, recipients, retention and source, stored encrypted; the request is completed in the
-same transaction, so never before its artifact exists. The other rights still complete with the
-skeleton step until their issue (erasure and the rest) lands.
+Access and portability requests get their extract (`access.py`): JSON, HTML and PDF, or the
+portability zip, stored encrypted; the request is completed in the same transaction, so never
+before its artifacts exist. The other rights still complete with the skeleton step until their
+issue (erasure and the rest) lands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,16 +20,18 @@ from schemas.events import RequestFulfilled, SubjectLocated
 from schemas.registry import FULFILLED, LOCATED
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.sealing import ConfiguredKeys
-from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.artifacts.store import ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
-from services.fulfilment.extract import HeldRecord, assemble, holds_special_category
+from services.fulfilment.access import AccessFulfilment
+from services.fulfilment.extract import Company
 from services.fulfilment.sources import SourceReader
 from services.locator.settings import LocatorSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import change_status
 from services.runtime.outbox import enqueue
+from services.runtime.settings import Settings
 
 NAME = "fulfilment"
 log = logging.getLogger(__name__)
@@ -40,30 +40,28 @@ log = logging.getLogger(__name__)
 class Fulfilment:
     """The handler with what it needs: the catalogue, the source systems, the artifact store."""
 
-    def __init__(self, catalogue: Catalogue, sources: SourceReader, artifacts: ArtifactStore):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        sources: SourceReader,
+        artifacts: ArtifactStore,
+        company: Company | None = None,
+    ):
         self.catalogue = catalogue
         self.sources = sources
         self.artifacts = artifacts
+        self.access = AccessFulfilment(catalogue, sources, artifacts, company or company_of(Settings()))
 
     async def on_located(self, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
         artifacts, final = 0, RequestStatus.completed
-        if payload.type is RequestType.access:
-            findings = await conn.fetch(
-                'select system, "table", primary_key, categories from findings where request_id = $1',
-                event.request_id,
-            )
-            records = await self.sources.read(list(findings))
-            if holds_special_category(self.catalogue, records):
-                # A person confirms the release of special-category data (the console's review).
-                await change_status(
-                    conn, event.request_id, RequestStatus.needs_review, actor=NAME, reason="special_category"
-                )
-                return
-            final, reason = await self._store_extract(conn, event.request_id, records)
-            artifacts = 1
+        if payload.type in (RequestType.access, RequestType.portability):
+            # Stores the artifacts, then completes (or refers) and announces; or waits for a
+            # person's review of special-category data (`review.py`).
+            await self.access.fulfil(conn, event.request_id)
+            return
         else:
             reason = "walking skeleton"
         await change_status(conn, event.request_id, final, actor=NAME, reason=reason)
@@ -76,34 +74,15 @@ class Fulfilment:
         )
         await enqueue(conn, FULFILLED, fulfilled)
 
-    async def _store_extract(
-        self, conn: asyncpg.Connection, request_id: uuid.UUID, records: list[HeldRecord]
-    ) -> tuple[RequestStatus, str]:
-        """Store the extract; a subject whose only data is held for clients is referred to them."""
-        request = await conn.fetchrow("select reference, received_at from requests where id = $1", request_id)
-        controllers = await self.sources.controllers(records)
-        extract = assemble(
-            self.catalogue,
-            reference=request["reference"],
-            received_at=request["received_at"],
-            records=records,
-            generated_at=datetime.now(UTC),
-            controllers=controllers,
-        )
-        await self.artifacts.put(
-            conn,
-            request_id=request_id,
-            kind=ArtifactKind.extract_json,
-            media_type="application/json",
-            filename=f"{request['reference']}-extract.json",
-            content=json.dumps(extract, ensure_ascii=False, indent=2).encode(),
-            actor=NAME,
-        )
-        if controllers:
-            await audit(conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(controllers)})
-        if not extract["records"] and controllers:
-            return RequestStatus.referred, "processor data only: referred to the controller"
-        return RequestStatus.completed, "extract stored"
+
+def company_of(settings: Settings) -> Company:
+    return Company(
+        controller=settings.controller_name,
+        dpo_name=settings.dpo_name,
+        dpo_email=settings.dpo_email,
+        dpo_phone=settings.dpo_phone,
+        dpo_address=settings.dpo_address,
+    )
 
 
 def build(runtime: Runtime) -> Fulfilment:
@@ -114,6 +93,19 @@ def build(runtime: Runtime) -> Fulfilment:
         catalogue,
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
+        company_of(settings),
+    )
+
+
+def build_access(settings: Settings) -> AccessFulfilment:
+    """Access fulfilment from configuration, for the API's review endpoint (and the DPO console)."""
+    catalogue = load_catalogue(settings.catalogue_dir)
+    prefix = LocatorSettings().demo_database_prefix
+    return AccessFulfilment(
+        catalogue,
+        SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
+        ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
+        company_of(settings),
     )
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
 
 from services.catalogue.dsn import resolve_dsn
-from services.catalogue.model import Catalogue
+from services.catalogue.model import Catalogue, RetentionKind
 from services.fulfilment.extract import HeldRecord
+from services.fulfilment.keeping import Anchor, as_date
+
+
+@dataclass(frozen=True)
+class ControllerLink:
+    """A controller (a client) of some of the subject's rows in a processor system."""
+
+    system: str
+    name: str
+    org_number: str | None
+    record_count: int
 
 
 class SourceReader:
@@ -62,32 +74,96 @@ class SourceReader:
                     )
         return records
 
-    async def controllers(self, records: list[HeldRecord]) -> dict[str, list[str]]:
-        """Per processor system, the names of the controllers its rows name (e.g. the invoice's client)."""
-        names: dict[str, list[str]] = {}
+    async def anchors(self, records: list[HeldRecord]) -> list[HeldRecord]:
+        """The records with the date their retention counts from, where it is not on the row
+        itself: through a reference (`case_id.closed_on`) or the row a `follows` rule names."""
+        wanted: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+        plans: list[tuple[int, Any, tuple[str, str, str, str], str | None]] = []
+        for index, record in enumerate(records):
+            table = self.catalogue.systems[record.system].tables[record.table]
+            rule = table.retention
+            if rule is None:
+                continue
+            if (
+                rule.kind in (RetentionKind.after_date, RetentionKind.on_event)
+                and rule.anchor
+                and "." in rule.anchor
+            ):
+                reference, column = rule.anchor.split(".", 1)
+                target = table.columns[reference].references
+                if target is None:
+                    continue
+                target_table, target_key = target.split(".")
+                query = (record.system, target_table, target_key, column)
+                value = record.data.get(reference)
+                plans.append((index, rule, query, None if value is None else str(value)))
+            elif rule.kind is RetentionKind.follows and rule.follows and rule.link:
+                system, target_table = rule.follows.split(".")
+                followed = self.catalogue.systems[system].tables[target_table]
+                followed_rule = followed.retention
+                if followed_rule is None or followed_rule.anchor is None or "." in followed_rule.anchor:
+                    continue
+                link_column = next(c for c, spec in followed.columns.items() if spec.identifier is rule.link)
+                own_column = next(c for c, spec in table.columns.items() if spec.identifier is rule.link)
+                query = (system, target_table, link_column, followed_rule.anchor)
+                value = record.data.get(own_column)
+                plans.append((index, followed_rule, query, None if value is None else str(value)))
+            else:
+                continue
+            if plans[-1][3] is not None:
+                wanted[query].add(plans[-1][3])
+        found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for query, values in wanted.items():
+            system, target_table, key, column = query
+            pool = await self._pool(system)
+            rows = await pool.fetch(
+                f'select "{key}"::text as k, "{column}" as v from "{target_table}" where "{key}"::text = any($1::text[])',
+                sorted(values),
+            )
+            found[query] = {r["k"]: r["v"] for r in rows}
+        resolved = list(records)
+        for index, rule, query, value in plans:
+            rows = found.get(query, {})
+            present = value is not None and value in rows
+            anchor = Anchor(rule, as_date(rows.get(value)) if present else None, found=present)  # type: ignore[arg-type]
+            resolved[index] = replace(records[index], anchor=anchor)
+        return resolved
+
+    async def controllers(self, records: list[HeldRecord]) -> list[ControllerLink]:
+        """Per processor system, the controllers its rows name (e.g. the invoice's client), each with
+        how many of the subject's rows it is the controller of."""
+        links: list[ControllerLink] = []
         for system in sorted({r.system for r in records}):
             role = self.catalogue.systems[system].role
             if role.kind != "processor" or role.controller is None:
                 continue
             rule = role.controller
-            ids = sorted(
-                {
-                    str(r.data.get(rule.column))
-                    for r in records
-                    if r.system == system and r.table == rule.table
-                }
-            )
+            per_id: dict[str, int] = defaultdict(int)
+            for r in records:
+                if r.system == system and r.table == rule.table and r.data.get(rule.column) is not None:
+                    per_id[str(r.data[rule.column])] += 1
             column = self.catalogue.systems[system].tables[rule.table].columns[rule.column]
             if column.references is None:  # the column holds the controller's name itself
-                names[system] = ids
+                links += [ControllerLink(system, name, None, count) for name, count in sorted(per_id.items())]
                 continue
             target_table, target_key = column.references.split(".")
-            pool = await self._pool(system)
-            rows = await pool.fetch(
-                f'select name from "{target_table}" where "{target_key}"::text = any($1::text[])', ids
+            target = self.catalogue.systems[system].tables[target_table]
+            org = next(
+                (c for c, spec in target.columns.items() if "organisation.identifier" in spec.categories),
+                None,
             )
-            names[system] = sorted(r["name"] for r in rows)
-        return names
+            pool = await self._pool(system)
+            org_select = f'"{org}"' if org else "null::text"
+            rows = await pool.fetch(
+                f'select "{target_key}"::text as k, name, {org_select} as org '
+                f'from "{target_table}" where "{target_key}"::text = any($1::text[])',
+                sorted(per_id),
+            )
+            links += [
+                ControllerLink(system, r["name"], r["org"], per_id[r["k"]])
+                for r in sorted(rows, key=lambda r: r["name"])
+            ]
+        return links
 
     async def close(self) -> None:
         for pool in self._pools.values():

@@ -375,6 +375,45 @@ def bench_locator(
         postgres.stop()
 
 
+@bench_app.command("extract")
+def bench_extract(
+    records: Annotated[int, typer.Option(help="Records the subject holds across all systems.")] = 200,
+    iterations: Annotated[int, typer.Option(help="Extracts built for the JSON + HTML figure.")] = 50,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/extract.json"
+    ),
+) -> None:
+    """Build, encrypt and store one subject's extract: p50/p95 of JSON + HTML, and of PDF."""
+    import json
+    import tempfile
+
+    from services.demo.loader import create_demo_systems
+    from services.fulfilment.bench import bench_extract as run
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+
+    _stop_on_sigterm()  # so that `finally` stops the embedded server when the bench is killed
+    postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="dsr-bench-")) / "postgres")
+    try:
+        server_url = postgres.start()
+        with console.status("Loading the demo systems..."):
+            asyncio.run(create_demo_systems(server_url, subjects=1000, seed=42, prefix="bx_"))
+        with console.status(f"Building {iterations} extracts of {records} records..."):
+            figures = asyncio.run(run(server_url, prefix="bx_", records=records, iterations=iterations))
+        for label, timing in (("read", figures.read), ("JSON+HTML", figures.json_html), ("PDF", figures.pdf)):
+            console.print(
+                f"{label:>10} ({figures.records} records): p50 {timing.p50_ms:.1f} ms  "
+                f"p95 {timing.p95_ms:.1f} ms  (CPU p50 {timing.cpu_p50_ms:.1f} ms)"
+            )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(figures.as_dict(), indent=2) + "\n")
+        console.print(f"Figures written to {output}")
+    except _Stop:
+        console.print("Stopped before the end; no figures written.")
+        raise typer.Exit(1) from None
+    finally:
+        postgres.stop()
+
+
 def _bench_pids(supervisor: Supervisor, postgres: EmbeddedPostgres) -> dict[str, int]:
     pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
     pids["postgresql"] = postgres.pid()

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     artifact_retention_days: float = Field(
         30, gt=0, description="Days after which an artifact's content is purged."
     )
+    controller_name: str = Field(
+        "Inkasso og Faktura AS", min_length=1, description="The company named as controller in extracts."
+    )
+    dpo_name: str = Field(
+        "Personvernombudet", min_length=1, description="The data protection officer named in extracts."
+    )
+    dpo_email: str = Field(
+        "personvernombud@example.no", min_length=3, description="The data protection officer's email."
+    )
+    dpo_phone: str = Field("", description="The data protection officer's phone (empty: not shown).")
+    dpo_address: str = Field(
+        "", description="The data protection officer's postal address (empty: not shown)."
+    )
     tracker_interval: float = Field(5.0, gt=0, description="Seconds between the tracker's rounds.")
     at_risk_days: int = Field(
         7, ge=0, description="A request is at risk when at most this many days are left."

@@ -69,6 +69,14 @@ SAMPLES: dict[str, BaseModel] = {
     "request.fulfilled": events.RequestFulfilled(
         type=RequestType.access, status=RequestStatus.completed, artifact_count=1
     ),
+    "request.referred_to_controller": events.ReferredToController(
+        reference="DSR-2026-000123",
+        type=RequestType.access,
+        system="invoicing",
+        controller="Nordlys Energi AS",
+        controller_org_number="912345678",
+        record_count=2,
+    ),
     "request.at_risk": events.DeadlineAtRisk(
         reference="DSR-2026-000123", due_date=date(2026, 12, 24), days_left=5
     ),

@@ -19,15 +19,18 @@ from services.artifacts.store import ArtifactStore
 from services.catalogue.model import Catalogue
 from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
-from services.fulfilment.extract import HeldRecord, assemble, retention
+from services.fulfilment.extract import Company, HeldRecord, assemble
+from services.fulfilment.keeping import Anchor, retention_view
 from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
+from services.fulfilment.texts import texts
 from services.locator.locate import Locator
 from services.locator.service import LocatorFlow
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver, insert_request
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
+COMPANY = Company("Inkasso og Faktura AS", "Personvernombudet", "personvernombud@example.no")
 
 
 @pytest.fixture
@@ -55,7 +58,7 @@ async def _run_fulfilment(
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await Fulfilment(catalogue, sources, ArtifactStore(KEYS)).on_located(conn, located)
+            await Fulfilment(catalogue, sources, ArtifactStore(KEYS), COMPANY).on_located(conn, located)
     finally:
         await sources.close()
 
@@ -66,7 +69,8 @@ async def _fulfil(
     """Fulfil the located request; returns its extract, decrypted."""
     await _run_fulfilment(catalogue, demo, pool, request_id)
     artifact = await pool.fetchrow(
-        "select id, kind, key_id, sealed from artifacts where request_id = $1", request_id
+        "select id, kind, key_id, sealed from artifacts where request_id = $1 and kind = 'extract_json'",
+        request_id,
     )
     assert artifact["kind"] == "extract_json"
     return json.loads(open_sealed(artifact["sealed"], KEYS.key(artifact["key_id"]), artifact["id"].bytes))  # type: ignore[no-any-return]
@@ -111,16 +115,16 @@ async def test_a_person_with_no_data_gets_an_extract_that_says_so(
 ) -> None:
     request_id = await _located("unknown_person", flow, pool, database_url)
     extract = await _fulfil(catalogue, demo, pool, request_id)
-    assert extract["records"] == [] and extract["summary"] == "We hold no personal data about you."
+    assert extract["records"] == [] and extract["summary"] == texts("nb").summary_none
 
 
 def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogue) -> None:
     cases = catalogue.systems["debt_collection"].tables["cases"]
-    assert retention(cases, {"closed_on": date(2026, 3, 1)}) == {
-        "rule": cases.retention.description if cases.retention else None,
-        "date": "2029-03-01",
-    }
-    assert retention(cases, {"closed_on": None})["date"] is None  # an open case: no date yet
+    assert cases.retention is not None
+    closed = retention_view(cases.retention, Anchor(cases.retention, date(2026, 3, 1)), texts("en"))
+    assert (closed.rule, closed.date) == (cases.retention.description, date(2029, 3, 1))
+    still_open = retention_view(cases.retention, Anchor(cases.retention, None), texts("en"))
+    assert still_open.date is None and still_open.until == texts("en").until_case_closed
     extract = assemble(
         catalogue,
         reference="DSR-2026-000001",
@@ -129,10 +133,11 @@ def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogu
             HeldRecord("debt_collection", "cases", {"id": "1"}, ("user.case",), {"id": 1, "status": "open"})
         ],
         generated_at=datetime(2026, 11, 2, tzinfo=UTC),
+        company=COMPANY,
     )
-    [record] = extract["records"]
-    assert "You, the data subject" not in record["source"]
-    assert record["legal_basis"][0].startswith("GDPR Art. 6(1)")
+    [record] = extract.records
+    assert "You, the data subject" not in record.source and record.collected_from_subject
+    assert record.legal_basis[0].startswith("GDPR Art. 6(1)")
 
 
 async def test_special_category_data_waits_for_a_person_and_releases_nothing(
@@ -151,5 +156,5 @@ async def test_processor_only_data_is_referred_to_the_client_not_released(
     extract = await _fulfil(catalogue, demo, pool, request_id)
     assert extract["records"] == []
     [referral] = extract["referred_to_controllers"]
-    assert referral["system"] == "invoicing" and referral["controllers"]
+    assert referral["system"] == "invoicing" and len(referral["controllers"]) == 2
     assert await pool.fetchval("select status from requests where id = $1", request_id) == "referred"

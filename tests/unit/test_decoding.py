@@ -61,6 +61,14 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "request.review_required": {"stage": "locate", "reason_code": "ambiguous.match"},
     "request.fulfilled": {"type": "erasure", "status": "completed", "artifact_count": 1},
+    "request.referred_to_controller": {
+        "reference": "DSR-2026-000123",
+        "type": "access",
+        "system": "invoicing",
+        "controller": "Nordlys Energi AS",
+        "controller_org_number": None,
+        "record_count": 1,
+    },
     "request.at_risk": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_left": 5},
     "request.overdue": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_overdue": 2},
     "dead_letter.recorded": {

@@ -1,0 +1,129 @@
+"""The access extract (Art. 15) as the subject receives it: the machine-readable document.
+
+Its JSON Schema is published in `schemas/generated/extract.json` (`python -m schemas.generate`), so
+that a subject, a lawyer or the data protection authority can check what every field means. The
+HTML and PDF versions are rendered from this same model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXTRACT_SCHEMA_VERSION = "1.0"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetentionView(_Part):
+    """How long the record is kept: the rule in words and, where one can be computed, the date."""
+
+    rule: str = Field(description="The retention rule, as the data catalogue states it.")
+    date: dt.date | None = Field(
+        None, description="The day the record is erased or anonymised at the latest, when it is known."
+    )
+    until: str | None = Field(
+        None,
+        description="When no date can be computed yet, what it waits for (e.g. 'while the case is open').",
+    )
+
+
+class AutomatedDecisionView(_Part):
+    """Art. 15(1)(h) and Art. 22: the logic involved and what it means for the subject."""
+
+    logic: str
+    significance: str
+
+
+class Redaction(_Part):
+    """A field left out because it is about another person (Art. 15(4))."""
+
+    field: str
+    reason: Literal["another_person"] = "another_person"
+
+
+class ExtractRecord(_Part):
+    """One record held on the subject, with why, how long and from where (Art. 15(1)(a)-(h))."""
+
+    system: str = Field(description="The system that holds the record (catalogue name).")
+    system_title: str
+    table: str
+    data: dict[str, Any] = Field(description="The subject's own fields of the record, by column name.")
+    categories: list[str] = Field(description="The data categories of those fields (taxonomy names).")
+    purpose: str
+    legal_basis: list[str] = Field(min_length=1, description="GDPR articles, e.g. 'GDPR Art. 6(1)(b)'.")
+    recipients: list[str]
+    retention: RetentionView
+    source: list[str] = Field(
+        description="Where the data came from when it was not collected from the subject (Art. 15(1)(g)); "
+        "empty when it came from the subject only."
+    )
+    collected_from_subject: bool
+    automated_decision: AutomatedDecisionView | None = None
+    special_category: list[str] = Field(
+        default_factory=list,
+        description="Fields holding special-category data (Art. 9), released after a person's review.",
+    )
+    withheld_special_category: list[str] = Field(
+        default_factory=list,
+        description="Special-category fields a reviewer withheld (the review's reason is on file).",
+    )
+    redacted: list[Redaction] = Field(
+        default_factory=list, description="Fields about another person, left out (Art. 15(4))."
+    )
+
+
+class ControllerReferral(_Part):
+    """Data held only as a processor for a client: the client is the controller to ask."""
+
+    system: str
+    system_title: str
+    controllers: list[str] = Field(min_length=1)
+    record_count: int = Field(ge=0)
+    why: str
+
+
+class Right(_Part):
+    name: Literal["access", "rectification", "erasure", "restriction", "objection", "portability"]
+    article: str
+    text: str
+
+
+class Contact(_Part):
+    """The data protection officer's contact (from configuration)."""
+
+    name: str
+    email: str
+    phone: str | None = None
+    address: str | None = None
+
+
+class Complaint(_Part):
+    """The right to complain to the supervisory authority (Art. 15(1)(f))."""
+
+    authority: str
+    url: str
+    text: str
+
+
+class Extract(_Part):
+    """An access extract: every record held on the subject, the subject's rights and whom to ask."""
+
+    schema_version: str = EXTRACT_SCHEMA_VERSION
+    kind: Literal["access", "portability"] = "access"
+    reference: str = Field(description="The request's reference (e.g. DSR-2026-000123).")
+    language: Literal["nb", "en"]
+    controller: str = Field(description="The company answering the request.")
+    received_at: dt.datetime
+    generated_at: dt.datetime
+    record_count: int = Field(ge=0)
+    summary: str
+    records: list[ExtractRecord]
+    referred_to_controllers: list[ControllerReferral] = []
+    rights: list[Right]
+    complaint: Complaint
+    data_protection_officer: Contact
