@@ -27,6 +27,7 @@ from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
 from services.fulfilment.extract import HeldRecord, assemble, holds_special_category
 from services.fulfilment.sources import SourceReader
+from services.locator.scope import scope_note
 from services.locator.settings import LocatorSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
@@ -80,7 +81,9 @@ class Fulfilment:
         self, conn: asyncpg.Connection, request_id: uuid.UUID, records: list[HeldRecord]
     ) -> tuple[RequestStatus, str]:
         """Store the extract; a subject whose only data is held for clients is referred to them."""
-        request = await conn.fetchrow("select reference, received_at from requests where id = $1", request_id)
+        request = await conn.fetchrow(
+            "select reference, received_at, identity_scope, language from requests where id = $1", request_id
+        )
         controllers = await self.sources.controllers(records)
         extract = assemble(
             self.catalogue,
@@ -90,6 +93,8 @@ class Fulfilment:
             generated_at=datetime.now(UTC),
             controllers=controllers,
         )
+        if (note := scope_note(request["identity_scope"], request["language"])) is not None:
+            extract["scope"] = note  # issue 11: what a confirmed email alone leaves out, how to get it
         await self.artifacts.put(
             conn,
             request_id=request_id,
@@ -100,7 +105,16 @@ class Fulfilment:
             actor=NAME,
         )
         if controllers:
-            await audit(conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(controllers)})
+            names = sorted(
+                {name for found in controllers.values() for name in found}
+            )  # the notifier's referral
+            await audit(
+                conn,
+                request_id,
+                NAME,
+                "referred_to_controllers",
+                {"systems": sorted(controllers), "controllers": names},
+            )
         if not extract["records"] and controllers:
             return RequestStatus.referred, "processor data only: referred to the controller"
         return RequestStatus.completed, "extract stored"

@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.service import Conflict, NotFound
+from services.public import pages as public_pages
+from services.public import verification as public_verification
 from services.runtime.host import ServiceSpec
 from services.runtime.web import validation_error
 
@@ -34,7 +36,8 @@ def configure(app: FastAPI) -> None:
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router],
+    routers=[http.router, downloads.router, public_pages.router],  # public pages: issue 11
     title="DSR pipeline API",
     configure=configure,
+    background=public_verification.background,  # refuses requests left unconfirmed (issue 11)
 )
