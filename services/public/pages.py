@@ -191,7 +191,7 @@ async def submit_form(request: Request) -> HTMLResponse:
         return _refused(request, lang, "honeypot", status.HTTP_400_BAD_REQUEST)
     submission, errors = forms.to_submission(form)
     if submission is None:
-        return _form_page(request, lang, form, errors, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return _form_page(request, lang, form, errors, 422)
     try:
         identifiers = normalise_subject(submission, accept_synthetic=settings.accept_synthetic_ids)
         async with pool.acquire() as conn, conn.transaction():
@@ -213,7 +213,7 @@ async def submit_form(request: Request) -> HTMLResponse:
             lang,
             form,
             {forms.field_of(exc.field): exc.reason_code},
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
         )
     waits = result.view.status == RequestStatus.awaiting_verification
     return _page(
