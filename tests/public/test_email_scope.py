@@ -18,24 +18,17 @@ from services.artifacts.sealing import ConfiguredKeys, open_sealed
 from services.artifacts.store import ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue, IdentifierType
-from services.demo.loader import DemoSystems, create_demo_systems
+from services.demo.loader import DemoSystems
 from services.demo.showcase import showcase_subject
 from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
 from services.intake import service
-from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.locator.locate import Located, Locator
 from services.locator.service import LocatorFlow
 from services.locator.settings import LocatorSettings
 from tests.locator.test_flow import deliver
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
-
-
-@pytest.fixture(scope="session")
-async def showcase(postgres: EmbeddedPostgres) -> DemoSystems:
-    # The same showcase-only load the pipeline tests use (reused when already there).
-    return await create_demo_systems(postgres.url(), subjects=0, seed=1)
 
 
 @pytest.fixture(scope="session")
