@@ -7,17 +7,23 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.launcher.ports import free_port
+from services.notifier.mail import SmtpTransport
+from services.notifier.notices import Rendered
 from services.notifier.sink import MailSink
 from services.public.tokens import issue_status_secret, issue_verification
 from services.public.verification import refuse_unconfirmed
 from services.runtime.settings import Settings
 from tests.notifier.conftest import Pump, delivery, notice_settings
+from tests.public.conftest import running_api
 
 REFERENCE = re.compile(r'id="reference">(DSR-\d{4}-\d{6})<')
 
@@ -201,3 +207,24 @@ async def test_the_status_page_shows_status_due_date_and_the_download_link_only(
 
 async def test_demo_mail_is_off_outside_the_demo(web: httpx.AsyncClient) -> None:
     assert (await web.get("/demo/mail")).status_code == 404
+
+
+async def test_demo_mail_shows_what_the_sink_caught(
+    settings: Settings, unused_tcp_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "demo-mail"
+    sink = MailSink(free_port(), folder).start()
+    try:
+        monkeypatch.setenv("DSR_DEMO_MAIL_DIR", str(folder))
+        await SmtpTransport(notice_settings(sink)).send(
+            "demo@example.no", Rendered("Vi har mottatt kravet ditt (DSR-2026-000001)", "Hei,\n"), "nb"
+        )
+        async with (
+            running_api(settings.model_copy(update={"demo": True}), unused_tcp_port) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
+            page = await client.get("/demo/mail")
+        assert page.status_code == 200
+        assert "Vi har mottatt kravet ditt (DSR-2026-000001)" in page.text and "demo@example.no" in page.text
+    finally:
+        sink.stop()
