@@ -87,7 +87,7 @@ async def test_a_bounce_ends_the_notice_and_is_audited(
 
 
 async def test_an_unreachable_server_is_retried_with_backoff_then_failed(
-    pool: asyncpg.Pool, settings: Settings, mail_sink: MailSink
+    pool: asyncpg.Pool, settings: Settings, mail_sink: MailSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     address = _email("down")
     request_id = await _submit(pool, type="newsletter_unsubscribe", subject={"email": address})
@@ -109,6 +109,9 @@ async def test_an_unreachable_server_is_retried_with_backoff_then_failed(
     failures = await _audit(pool, request_id, "notice_failed")
     assert [d["final"] for d in failures] == [False, False, True]
     assert all(set(d) == {"notice", "template", "medium", "attempt", "error", "final"} for d in failures)
+    logged = [r for r in caplog.records if r.getMessage() == "notice not delivered"]
+    assert len(logged) == 3
+    assert not [r for r in caplog.records if address in r.getMessage() or address in str(r.__dict__)]
 
 
 async def test_a_letter_request_gets_a_pdf_in_the_print_queue(

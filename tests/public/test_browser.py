@@ -96,8 +96,10 @@ async def test_a_person_asks_confirms_by_email_and_downloads_the_extract(
         process.extra_env = env
         process.start()
     try:
+        started = time.monotonic()
         for process in processes:
             await asyncio.to_thread(process.wait_ready, 90.0)
+        print(f"services ready in {time.monotonic() - started:.1f} s")
         await _journey(intake.url, subject.email, mail_sink, axe_script)
     except BaseException:
         for process in processes:
@@ -121,7 +123,9 @@ async def _journey(base: str, email: str, sink: MailSink, axe_script: str) -> No
         assert await _axe(page, axe_script) == []
         await page.screenshot(path=str(screenshot_path("journey-2-receipt")), full_page=True)
 
+        submitted = time.monotonic()
         verification = await _mail(sink, email, "Bekreft kravet ditt")
+        print(f"confirmation email {time.monotonic() - submitted:.1f} s after the form")
         assert reference in verification.body and not re.search(r"\d{11}", verification.body)
         link = re.search(r"https?://\S+/verify/\S+", verification.body)
         assert link is not None, verification.body
@@ -131,7 +135,9 @@ async def _journey(base: str, email: str, sink: MailSink, axe_script: str) -> No
         await page.wait_for_selector("text=e-postadressen er bekreftet")
         await page.screenshot(path=str(screenshot_path("journey-4-confirmed")), full_page=True)
 
+        confirmed = time.monotonic()
         done = await _mail(sink, email, "Kravet ditt er behandlet")
+        print(f"completion email {time.monotonic() - confirmed:.1f} s after the confirmation")
         download = re.search(r"https?://\S+/download/\S+", done.body)
         assert download is not None, done.body
         secret = re.search(r"denne koden: (\S+)", done.body)

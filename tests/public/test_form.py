@@ -15,6 +15,7 @@ import pytest
 
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.intake import service
 from services.launcher.ports import free_port
 from services.notifier.mail import SmtpTransport
 from services.notifier.notices import Rendered
@@ -181,6 +182,17 @@ async def test_the_status_page_shows_status_due_date_and_the_download_link_only(
     assert shown.status_code == 200
     assert "Waiting for you to confirm your identity" in shown.text
     assert address not in shown.text and "15076500565" not in shown.text and "/download/" not in shown.text
+    async with pool.acquire() as conn, conn.transaction():
+        await service.extend(
+            conn,
+            row["id"],
+            months=1,
+            reason="Two systems must be searched by hand.",
+            actor="agent",
+            now=datetime.now(UTC),
+        )
+    shown = await web.post("/status", data={"reference": row["reference"], "secret": secret, "lang": "en"})
+    assert "The deadline is extended" in shown.text and "Two systems must be searched by hand." in shown.text
     # Completed with an extract: a one-time link, through the download page.
     store = ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys))
     async with pool.acquire() as conn, conn.transaction():
