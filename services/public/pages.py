@@ -112,7 +112,10 @@ async def _fields(request: Request) -> dict[str, list[str]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the form must be UTF-8") from None
-    fields = parse_qs(text, keep_blank_values=True, max_num_fields=50)
+    try:
+        fields = parse_qs(text, keep_blank_values=True, max_num_fields=50)
+    except ValueError:  # more fields than any of these forms has
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "too many form fields") from None
     return {k: [v.replace("\x00", "") for v in values] for k, values in fields.items()}
 
 

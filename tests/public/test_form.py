@@ -240,3 +240,13 @@ async def test_demo_mail_shows_what_the_sink_caught(
         assert "Vi har mottatt kravet ditt (DSR-2026-000001)" in page.text and "demo@example.no" in page.text
     finally:
         sink.stop()
+
+
+async def test_odd_bodies_are_refused_not_failed(web: httpx.AsyncClient) -> None:
+    many = "&".join(f"f{i}=x" for i in range(60))
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    assert (await web.post("/request", content=many, headers=headers)).status_code == 400
+    assert (await web.post("/request", content=b"type=\xff\xfe", headers=headers)).status_code == 400
+    assert (
+        await web.post("/status", content=b'{"reference": 1}', headers={"content-type": "application/json"})
+    ).status_code == 404
