@@ -18,8 +18,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 PUBLIC = ("/request", "/verify/{token}", "/status", "/download/{token}", "/demo/mail")
-MAX_EXAMPLES = 15
-BUDGET_SECONDS = 40
+MAX_EXAMPLES = 10
+BUDGET_SECONDS = 30
 VALID = [
     {"type": "access", "email": "fuzz@example.no"},
     {"type": "newsletter_unsubscribe", "email": "Fuzz.Two@example.no", "language": "en"},
@@ -95,7 +95,7 @@ async def test_no_generated_public_request_gets_a_server_error(
     for line, count in sorted(seen.items()):
         print(f"  {count:4d}  {line}")
     assert not errors, "\n".join(errors[:20])
-    assert seen["POST /request 200"] >= 3, "generated submissions never reached the ledger"
+    assert seen["POST /request 200"] >= 2, "generated submissions never reached the ledger"
     assert {line.rsplit(" ", 1)[0] for line in seen} >= {
         "GET /request",
         "POST /request",
