@@ -7,7 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.requests import Channel, RequestStatus, RequestType
+from services.catalogue.model import IdentifierType
 from services.intake.domain.assurance import REQUIRED, Assurance, IdentityScope, email_confirmed, sufficient
+from services.locator.plan import IdentifierColumn, SystemPlan, TablePlan
+from services.locator.scope import direct_findings
 from services.notifier.notices import Medium, Template, completion_template, media
 from services.public.form import FormInput, corrections, to_submission
 
@@ -92,3 +95,34 @@ def test_the_form_never_raises_on_any_input(values: dict[str, str]) -> None:
     assert (submission is None) == bool(errors)
     if submission is not None:
         assert submission.channel is Channel.web_form
+
+
+_COLUMNS = (
+    IdentifierColumn("email", IdentifierType.email, False),
+    IdentifierColumn("national_id", IdentifierType.national_id, False),
+    IdentifierColumn("case_number", IdentifierType.case_number, True),
+    IdentifierColumn("phone", IdentifierType.phone, False),
+)
+_PLAN = SystemPlan(
+    "crm",
+    {"contacts": TablePlan("crm", "contacts", ("id",), _COLUMNS, None, None, None, ("user.contact.email",))},
+    (IdentifierType.email,),
+    (),
+    "",
+)
+_value = st.one_of(st.none(), st.sampled_from(["x", "shared@example.no"]))
+
+
+@given(st.lists(st.tuples(_value, _value, _value, _value), max_size=8))
+def test_email_alone_never_opens_a_row_naming_a_national_id_or_a_case(
+    rows: list[tuple[str | None, ...]],
+) -> None:
+    answer = [("contacts", [str(i)], None, list(values)) for i, values in enumerate(rows)]
+    found = direct_findings(_PLAN, IdentifierType.email, "shared@example.no", answer)
+    expected = [
+        str(i)
+        for i, (email, national_id, case_number, _phone) in enumerate(rows)
+        if email == "shared@example.no" and national_id is None and case_number is None
+    ]
+    assert [f.row.key[0] for f in found] == expected
+    assert all(f.chain[0] == {"via": "request", "kind": "email"} for f in found)
