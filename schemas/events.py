@@ -67,6 +67,13 @@ class RequestCancelled(_Payload):
     reason: str = Field(max_length=200)
 
 
+class RequestRefused(_Payload):
+    """Refused before fulfilment (identity not confirmed in time); the reason is a code."""
+
+    reference: str
+    reason_code: str = Field(pattern=r"^[a-z][a-z0-9_.]*$")
+
+
 class DeadlineExtended(_Payload):
     reference: str
     due_date: date

@@ -110,6 +110,15 @@ class Complaint(_Part):
     text: str
 
 
+class ExtractScope(_Part):
+    """What an extract answered on a confirmed email alone is limited to, and how to get the rest."""
+
+    scope: Literal["email_direct"]
+    limited_to: str
+    left_out: str
+    how_to_get: str
+
+
 class Extract(_Part):
     """An access extract: every record held on the subject, the subject's rights and whom to ask."""
 
@@ -127,3 +136,6 @@ class Extract(_Part):
     rights: list[Right]
     complaint: Complaint
     data_protection_officer: Contact
+    scope: ExtractScope | None = Field(
+        default=None, description="Set when only records found directly by a confirmed email are included."
+    )

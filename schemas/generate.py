@@ -56,7 +56,7 @@ PACKAGE = "dsr-pipeline"
 PARTIES: dict[str, tuple[str, str]] = {
     INTAKE: ("integrators: the Plan & Pay portal and integrated systems", "the intake service"),
     INTAKE_OUTCOMES: ("the intake service", "integrators that submitted on dsr.intake.v1"),
-    REQUESTS: ("the intake service", "the locator service"),
+    REQUESTS: ("the intake service", "the locator service and the notifier"),
     LOCATED: ("the locator service", "the fulfilment service"),
     FULFILLED: ("the fulfilment service", "SLA tracking and the notifier"),
     REFERRALS: ("the fulfilment service", "the client notifier (tells each controller client)"),

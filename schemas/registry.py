@@ -64,6 +64,12 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec("request.verified", events.RequestVerified, REQUESTS, summary="Ready to locate."),
         EventSpec("request.cancelled", events.RequestCancelled, REQUESTS, summary="Withdrawn or duplicate."),
+        EventSpec(
+            "request.refused",
+            events.RequestRefused,
+            REQUESTS,
+            summary="Refused before fulfilment, e.g. identity not confirmed in time.",
+        ),
         EventSpec("request.deadline_extended", events.DeadlineExtended, REQUESTS, summary="Due date moved."),
         EventSpec("request.located", events.SubjectLocated, LOCATED, summary="The search finished."),
         EventSpec(

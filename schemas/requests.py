@@ -71,6 +71,11 @@ class Language(StrEnum):
     en = "en"
 
 
+class ReplyBy(StrEnum):
+    email = "email"
+    post = "post"
+
+
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         raise ValueError("text must not contain the NUL character")
@@ -139,6 +144,12 @@ class Details(ContractInput):
     objection_grounds: str | None = Field(default=None, max_length=4000)
     language: Language = Language.nb
     notes: str | None = Field(default=None, max_length=4000)
+    reply_by: ReplyBy | None = Field(
+        default=None, description="How the subject wants notices: by email or by post"
+    )
+    postal_address: str | None = Field(
+        default=None, max_length=500, description="Where letters go, when notices are sent by post"
+    )
 
 
 class RequestSubmission(ContractInput):

@@ -16,7 +16,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.events import ReferredToController, RequestFulfilled
-from schemas.extract import Extract
+from schemas.extract import Extract, ExtractScope
 from schemas.registry import FULFILLED, REFERRALS
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
@@ -34,6 +34,7 @@ from services.fulfilment.extract import (
     special_fields,
 )
 from services.fulfilment.sources import ControllerLink, SourceReader
+from services.locator.scope import scope_note
 from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import enqueue
 
@@ -165,6 +166,11 @@ class AccessFulfilment:
             special=special,
             portability=portability,
         )
+        scope = await conn.fetchval("select identity_scope from requests where id = $1", request_id)
+        if (note := scope_note(scope, request["language"])) is not None:
+            extract = extract.model_copy(
+                update={"scope": ExtractScope(**note)}
+            )  # what an email alone leaves out
         rendered = render(extract, portability=portability)
         for artifact in rendered:
             await self.artifacts.put(
@@ -223,5 +229,9 @@ class AccessFulfilment:
                 request_id,
                 NAME,
                 "referred_to_controllers",
-                {"systems": sorted({link.system for link in links}), "controllers": len(links)},
+                # the controllers are client companies, named so the referral notice can name them
+                {
+                    "systems": sorted({link.system for link in links}),
+                    "controllers": sorted({link.name for link in links}),
+                },
             )

@@ -9,6 +9,8 @@ from services.fulfilment import api as review
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.service import Conflict, NotFound
+from services.public import pages as public_pages
+from services.public import verification as public_verification
 from services.runtime.host import ServiceSpec
 from services.runtime.web import validation_error
 
@@ -35,7 +37,8 @@ def configure(app: FastAPI) -> None:
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router, review.router],
+    routers=[http.router, downloads.router, review.router, public_pages.router],
     title="DSR pipeline API",
     configure=configure,
+    background=public_verification.background,  # refuses requests left unconfirmed (issue 11)
 )

@@ -35,7 +35,15 @@ from schemas.requests import (
     Verification,
     VerificationMethod,
 )
-from services.intake.domain.assurance import REQUIRED, Assurance, admission_status, assess, sufficient
+from services.intake.domain.assurance import (
+    EMAIL_CONFIRMATION_PROVES,
+    REQUIRED,
+    Assurance,
+    admission_status,
+    assess,
+    email_confirmed,
+    sufficient,
+)
 from services.intake.domain.deadline import OSLO, due_date
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.domain.submission import BANKID_CHANNELS, Identifiers, check_submission, same_subject
@@ -538,6 +546,20 @@ async def record_verification(
         raise Conflict(f"the request is {row['status']}, not awaiting verification")
     level = max(Assurance[row["assurance"]], assess(channel, verification))
     await audit(conn, request_id, actor, "verification_recorded", _verification_detail(verification, level))
+    return await _resume(conn, row, level, actor=actor, now=now)
+
+
+async def _resume(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    level: Assurance,
+    *,
+    actor: str,
+    now: datetime,
+    scope: str | None = None,
+) -> RequestView:
+    """Store the new assurance; a request that now has enough resumes, its due date moved by the pause."""
+    request_id = row["id"]
     request_type = RequestType(row["type"])
     if not sufficient(request_type, level):
         await conn.execute("update requests set assurance = $2 where id = $1", request_id, level.name)
@@ -546,23 +568,51 @@ async def record_verification(
     paused_days = row["paused_days"] + paused
     due = due_date(row["received_at"], extension_months=row["extension_months"], paused_days=paused_days)
     await conn.execute(
-        """update requests set assurance = $2, paused_days = $3, paused_since = null, due_date = $4
+        """update requests set assurance = $2, paused_days = $3, paused_since = null, due_date = $4,
+                  identity_scope = $5
            where id = $1""",
         request_id,
         level.name,
         paused_days,
         due,
+        scope,
     )
     if paused:
         await audit(
             conn, request_id, actor, "clock_resumed", {"paused_days": paused, "due_date": due.isoformat()}
         )
-    await change_status(
-        conn, request_id, RequestStatus.verified, actor=actor, reason=f"assurance {level.name}"
-    )
+    reason = f"assurance {level.name}" + (f" ({scope})" if scope else "")
+    await change_status(conn, request_id, RequestStatus.verified, actor=actor, reason=reason)
     event = _status_event(RequestStatus.verified, row["reference"], request_type, due, _common(row))
     await enqueue(conn, REQUESTS, event)
     return view(await conn.fetchrow("select * from requests where id = $1", request_id))
+
+
+async def confirm_email(
+    conn: asyncpg.Connection, request_id: uuid.UUID, *, actor: str, now: datetime
+) -> RequestView:
+    """The subject followed the one-time link sent to the request's email (issue 11).
+
+    The audit event says what that proves (control of the address, not who the person is) and the
+    scope it gives; a request waiting for it resumes when that is enough for its type.
+    """
+    row = await _locked(conn, request_id)
+    if row["status"] != RequestStatus.awaiting_verification:
+        raise Conflict(f"the request is {row['status']}, not awaiting verification")
+    level, scope = email_confirmed(RequestType(row["type"]), Assurance[row["assurance"]])
+    await audit(
+        conn,
+        request_id,
+        actor,
+        "verification_recorded",
+        {
+            "method": VerificationMethod.email_link.value,
+            "proves": EMAIL_CONFIRMATION_PROVES,
+            "assurance": level.name,
+            "scope": scope.value if scope else "all records",
+        },
+    )
+    return await _resume(conn, row, level, actor=actor, now=now, scope=scope.value if scope else None)
 
 
 async def extend(

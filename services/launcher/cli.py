@@ -19,6 +19,7 @@ from services.runtime.settings import Settings
 if TYPE_CHECKING:
     from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.supervisor import Supervisor
+    from services.notifier.sink import MailSink
 
 app = typer.Typer(help="GDPR data subject request pipeline.", no_args_is_help=True, add_completion=False)
 console = Console(highlight=False)
@@ -35,8 +36,12 @@ def _service_spec(name: str):  # type: ignore[no-untyped-def]
         from services.fulfilment.service import SPEC
     elif name == "tracker":
         from services.tracker.service import SPEC
+    elif name == "notifier":
+        from services.notifier.service import SPEC
     else:
-        raise typer.BadParameter(f"unknown service {name!r}; one of intake, locator, fulfilment, tracker")
+        raise typer.BadParameter(
+            f"unknown service {name!r}; one of intake, locator, fulfilment, tracker, notifier"
+        )
     return SPEC
 
 
@@ -137,6 +142,7 @@ def up(
     postgres = None if settings.database_url else EmbeddedPostgres(data_dir / "postgres")
     broker = None if settings.kafka_bootstrap else EmbeddedBroker(data_dir / "broker")
     supervisor: Supervisor | None = None
+    mail_sink: MailSink | None = None
     try:
         with console.status("Starting PostgreSQL and the broker..."):
             server_url = postgres.start() if postgres else None
@@ -158,11 +164,19 @@ def up(
             "DSR_DEMO": "true" if demo else "false",
             "DSR_ACCEPT_SYNTHETIC_IDS": "true" if demo or settings.accept_synthetic_ids else "false",
         }
+        if demo:
+            mail_sink, mail_env = _demo_mail_sink(data_dir, settings.api_port)
+            env.update(mail_env)
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):
             supervisor.start()
             supervisor.wait_ready(settings.startup_timeout)
         _print_ready(supervisor, database_url, bootstrap, api_keys, data_dir, time.monotonic() - started)
+        if mail_sink is not None:
+            print(
+                f"Mail the subject receives (demo SMTP sink): {supervisor.children[0].url}/demo/mail",
+                flush=True,
+            )
         while True:
             for name in supervisor.watch_once():
                 console.print(f"[yellow]{name} exited; restarted[/yellow]")
@@ -177,11 +191,30 @@ def up(
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if supervisor is not None:
             supervisor.stop()
+        if mail_sink is not None:
+            mail_sink.stop()
         if broker is not None:
             broker.stop()
         if postgres is not None:
             postgres.stop()
         console.print("Stopped.")
+
+
+def _demo_mail_sink(data_dir: Path, api_port: int) -> tuple[MailSink, dict[str, str]]:
+    """A local SMTP sink for the demo (issue 11): notices land in `data_dir/demo-mail`, shown at
+    `/demo/mail`. The demo always uses it: a demo must never mail real people."""
+    from services.launcher.ports import free_port
+    from services.notifier.sink import MailSink
+
+    sink = MailSink(free_port(), data_dir / "demo-mail").start()
+    env = {
+        "DSR_SMTP_HOST": "127.0.0.1",
+        "DSR_SMTP_PORT": str(sink.port),
+        "DSR_SMTP_TLS": "none",
+        "DSR_DEMO_MAIL_DIR": str(data_dir / "demo-mail"),
+        "DSR_PUBLIC_BASE_URL": os.environ.get("DSR_PUBLIC_BASE_URL", f"http://127.0.0.1:{api_port}"),
+    }
+    return sink, env
 
 
 def _load_demo_data(server_url: str, subjects: int) -> None:

@@ -17,7 +17,7 @@ from services.launcher.process import die_with_parent
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("intake", "locator", "fulfilment", "tracker")
+SERVICES = ("intake", "locator", "fulfilment", "tracker", "notifier")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from services.catalogue.model import Catalogue, IdentifierType
 from services.locator.connectors import Connector, PostgresConnector, SystemUnavailable
 from services.locator.manual import AnswerPending, ManualConnector
 from services.locator.plan import SystemPlan, build_plans
+from services.locator.scope import direct_findings
 from services.locator.search import Finding, Search, SourceRow
 from services.locator.settings import LocatorSettings
 
@@ -152,6 +153,26 @@ class Locator:
                 return NeedsReview(ambiguity.reason_code, ambiguity.counts, (), search.rounds, statements)
         search.finish()
         return Located(search.findings(), len(searched), search.rounds, statements)
+
+    async def locate_direct(self, kind: IdentifierType, value: str) -> Outcome:
+        """One round for one identifier, keeping only rows that hold it themselves (issue 11's
+        confirmed-email scope): nothing is learned from them, no children or mentions follow."""
+        values = {kind: {value}}
+        systems = [name for name, plan in self.plans.items() if plan.wants(values, {})]
+        results = await asyncio.gather(
+            *(self.connectors[name].search(values, {}) for name in systems), return_exceptions=True
+        )
+        down = sorted(r.system for r in results if isinstance(r, SystemUnavailable))
+        if down:
+            manual = sorted(r.system for r in results if isinstance(r, AnswerPending))
+            return Waiting(tuple(down), tuple(manual))
+        findings: list[Finding] = []
+        for name, result in zip(systems, results, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            findings.extend(direct_findings(self.plans[name], kind, value, result))
+        findings.sort(key=lambda f: (f.row.system, f.row.table, f.row.key))
+        return Located(findings, len(systems), 1 if systems else 0, len(systems))
 
     async def close(self) -> None:
         await asyncio.gather(*(connector.close() for connector in self.connectors.values()))

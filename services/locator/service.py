@@ -23,10 +23,20 @@ from schemas.events import RequestVerified, ReviewRequired, SubjectLocated
 from schemas.registry import EVENTS, LOCATED, REQUESTS
 from schemas.requests import RequestStatus, RequestType
 from services.catalogue.loader import load_catalogue
+from services.catalogue.model import IdentifierType
 from services.locator.locate import Located, Locator, NeedsReview, Outcome, Waiting
 from services.locator.manual import open_task
+from services.locator.scope import EMAIL_DIRECT
 from services.locator.settings import LocatorSettings
-from services.locator.store import Wait, clear_wait, read_seeds, record_wait, save_findings, take_due_wait
+from services.locator.store import (
+    Wait,
+    clear_wait,
+    read_scope,
+    read_seeds,
+    record_wait,
+    save_findings,
+    take_due_wait,
+)
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import TRANSIENT_ERRORS
 from services.runtime.deadletter import DeadLetters
@@ -71,6 +81,13 @@ class LocatorFlow:
         seeds = await read_seeds(conn, request_id)
         if not seeds:
             return Located([], 0, 0, 0)
+        if await read_scope(conn, request_id) == EMAIL_DIRECT:  # issue 11: a confirmed email only
+            email = seeds.get(IdentifierType.email)
+            return (
+                Located([], 0, 0, 0)
+                if email is None
+                else await self.locator.locate_direct(IdentifierType.email, email)
+            )
         return await self.locator.locate(seeds)
 
     async def _conclude(

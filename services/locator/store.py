@@ -19,6 +19,12 @@ async def read_seeds(conn: asyncpg.Connection, request_id: uuid.UUID) -> dict[Id
     return {IdentifierType(row["kind"]): row["value"] for row in rows if row["kind"] in known}
 
 
+async def read_scope(conn: asyncpg.Connection, request_id: uuid.UUID) -> str | None:
+    """The identity scope intake recorded (`email_direct` after an email confirmation), else None."""
+    scope: str | None = await conn.fetchval("select identity_scope from requests where id = $1", request_id)
+    return scope
+
+
 async def save_findings(conn: asyncpg.Connection, request_id: uuid.UUID, findings: list[Finding]) -> None:
     """Replace the request's findings (a search run again after a review starts afresh)."""
     await conn.execute("delete from findings where request_id = $1", request_id)

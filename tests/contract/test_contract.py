@@ -56,6 +56,9 @@ SAMPLES: dict[str, BaseModel] = {
     "request.cancelled": events.RequestCancelled(
         reference="DSR-2025-0001", reason="withdrawn by the subject"
     ),
+    "request.refused": events.RequestRefused(
+        reference="DSR-2026-000123", reason_code="identity_not_confirmed"
+    ),
     "request.deadline_extended": events.DeadlineExtended(
         reference="DSR-2025-0001", due_date=date(2025, 4, 1)
     ),

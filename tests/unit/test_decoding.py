@@ -52,6 +52,7 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "request.verified": {"reference": "DSR-2026-000123", "type": "portability", "due_date": "2026-04-01"},
     "request.cancelled": {"reference": "DSR-2026-000123", "reason": "duplicate"},
+    "request.refused": {"reference": "DSR-2026-000123", "reason_code": "identity_not_confirmed"},
     "request.deadline_extended": {"reference": "DSR-2026-000123", "due_date": "2026-06-01"},
     "request.located": {
         "type": "access",

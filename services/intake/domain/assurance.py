@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from schemas.requests import Channel, RequestType, Verification, VerificationCheck, VerificationMethod
 
@@ -59,3 +59,31 @@ def admission_status(request_type: RequestType, level: Assurance) -> tuple[str, 
     if sufficient(request_type, level):
         return "verified", f"assurance {level.name}"
     return "awaiting_verification", f"assurance {level.name} below {REQUIRED[request_type].name}"
+
+
+# --- A confirmed email link (issue 11) ---------------------------------------------------------
+
+
+class IdentityScope(StrEnum):
+    """Which records the proven identity opens; stored on the request, honoured by the locator."""
+
+    email_direct = "email_direct"
+    """Only records found directly by the confirmed email that name no national id and no case."""
+
+
+EMAIL_CONFIRMATION_PROVES = "control of the email address given in the request"
+
+
+def email_confirmed(request_type: RequestType, current: Assurance) -> tuple[Assurance, IdentityScope | None]:
+    """What a confirmed email link is worth for this type.
+
+    Enough on its own where the type needs little (newsletter, marketing, consent); otherwise it
+    counts as substantial only for records found directly by that email, because a mailbox can be
+    shared by a family: records reached from it through other identifiers need Plan & Pay or an
+    agent's checks. Evidence already stronger keeps its full scope.
+    """
+    if current >= REQUIRED[request_type]:
+        return current, None
+    if REQUIRED[request_type] <= Assurance.low:
+        return max(current, Assurance.low), None
+    return Assurance.substantial, IdentityScope.email_direct

@@ -1,0 +1,1 @@
+"""The data subject's side of the API: the request form, email confirmation, status and downloads."""
