@@ -18,12 +18,16 @@ from services.launcher.process import die_with_parent
 log = logging.getLogger(__name__)
 
 SERVICES = ("intake", "locator", "fulfilment", "tracker")
+# Services whose API is public: their workers share one port (the API's), each also has its own.
+PUBLIC = ("intake",)
 
 
 @dataclass
 class Child:
     name: str
     port: int
+    service: str = ""
+    shared_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -49,18 +53,34 @@ class Supervisor:
         workers: int = 1,
         services: tuple[str, ...] = SERVICES,
     ) -> Supervisor:
+        """One child per worker of every service, each on its own port (health, metrics).
+
+        With one worker, the public API is the intake's own port (`api_port`). With several, every
+        intake worker also serves `api_port`, shared through SO_REUSEPORT, and the workers' own
+        ports follow it; consumers of the other services share their topics' partitions through
+        their consumer group, and a relay per service holds the outbox while the others stand by.
+        """
         children = []
-        port = api_port
+        port = api_port if workers == 1 else api_port + 1
         for name in services:
+            shared = api_port if workers > 1 and name in PUBLIC else None
             for worker in range(workers):
-                children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port))
+                children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port, name, shared))
                 port += 1
         return cls(env, log_dir, children)
 
+    @property
+    def api_url(self) -> str:
+        """Where the public API answers: the shared port of the intake workers, or the only one's."""
+        first = self.children[0]
+        return f"http://127.0.0.1:{first.shared_port}" if first.shared_port is not None else first.url
+
     def _spawn(self, child: Child) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        service = child.name.rsplit("-", 1)[0] if child.name[-1].isdigit() else child.name
+        service = child.service or child.name
         env = {**os.environ, **self.env, "DSR_HTTP_PORT": str(child.port)}
+        if child.shared_port is not None:
+            env["DSR_SHARED_HTTP_PORT"] = str(child.shared_port)
         with (self.log_dir / f"{child.name}.log").open("ab") as out:
             child.process = subprocess.Popen(
                 [sys.executable, "-m", "services.launcher.cli", "serve", service],
