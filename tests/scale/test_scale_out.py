@@ -2,7 +2,8 @@
 
 The consumers of each service share their topics' partitions through their consumer group; the
 intake workers share the public API's port (SO_REUSEPORT). Under load, one worker of every service
-is killed with SIGKILL and not restarted: the other takes over its partitions, its outbox relay and
+is killed with SIGKILL and not restarted (HTTP and Kafka submissions keep coming): the other takes
+over its partitions, its outbox relay and
 the API's connections, and every request completes exactly once.
 """
 
@@ -21,15 +22,34 @@ import asyncpg
 import httpx
 import pytest
 
+from schemas.registry import FULFILLED, INTAKE, LOCATED, TOPICS
+from schemas.registry import REQUESTS as REQUESTS_TOPIC
 from services.launcher.ports import free_port
 from services.launcher.supervisor import SERVICES, Supervisor
 from services.runtime.settings import Settings
+from tests.pipeline.support import national_ids, publish, submission, submitted_event, to_bytes
 
 pytestmark = pytest.mark.slow
 
 AGENT = {"Authorization": "Bearer agent-secret-0123456789"}
-REQUESTS = 60
+REQUESTS = 60  # through the HTTP API
 RATE = 6.0  # per second: the load runs ~10 s, the kill falls in its middle
+EVENTS = 40  # through the Kafka intake, half before the kill and half after
+CONSUMED = {"intake": INTAKE, "locator": REQUESTS_TOPIC, "fulfilment": LOCATED, "tracker": FULFILLED}
+
+
+def test_every_consumed_topic_has_a_partition_for_each_of_two_workers() -> None:
+    for service in SERVICES:
+        assert TOPICS[CONSUMED[service]].partitions >= 2, service
+
+
+async def _publish_submissions(settings: Settings, national_ids: list[str]) -> None:
+    """Plan & Pay submissions, each keyed by its own idempotency key (spread over the partitions)."""
+    messages = []
+    for number in national_ids:
+        key = f"pp-scale-{number}"
+        messages.append((key.encode(), to_bytes(submitted_event(submission(number), idempotency_key=key))))
+    await publish(settings, INTAKE, messages)
 
 
 def _body(n: int) -> dict[str, Any]:
@@ -147,6 +167,9 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
             "both intake workers serve the API"
         )
 
+        people = national_ids(EVENTS, seed=8)
+        await _publish_submissions(settings, people[: EVENTS // 2])
+        await _until_completed(pool, EVENTS // 2, timeout=30)
         kill = asyncio.Event()
         load = asyncio.create_task(_submit_all(api, kill_after=REQUESTS // 2, kill=kill))
         await kill.wait()
@@ -159,13 +182,16 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         for victim in victims:
             assert victim.process is not None
             victim.process.wait(5)
+        await _publish_submissions(settings, people[EVENTS // 2 :])
         accepted = await load
         assert await _api_workers(api, tries=10) == {own["intake-2"]}
 
         assert len(accepted) == REQUESTS
-        completed = await _until_completed(pool, REQUESTS, timeout=75)
+        completed = await _until_completed(pool, REQUESTS + EVENTS, timeout=75)
         took_over = time.monotonic() - killed_at
-        survivors = {s: _handled(await _metrics(by_name[f"{s}-2"].url)) for s in ("locator", "fulfilment")}
+        survivors = {
+            s: _handled(await _metrics(by_name[f"{s}-2"].url)) for s in ("intake", "locator", "fulfilment")
+        }
     except BaseException:
         for child in supervisor.children:
             log = supervisor.log_dir / f"{child.name}.log"
@@ -176,12 +202,13 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         await asyncio.to_thread(supervisor.stop, 10)
 
     # Both workers of each consuming service had handled events before the kill: they shared partitions.
-    for service in ("locator", "fulfilment"):
+    for service in ("intake", "locator", "fulfilment"):
         assert handled_before[f"{service}-1"] > 0 and handled_before[f"{service}-2"] > 0, handled_before
         assert survivors[service] > handled_before[f"{service}-2"], "the survivor took over"
     # Every request once: no duplicate created by a retried POST, each step once, one extract each.
-    assert set(accepted.values()) == {str(r) for r in completed}
-    assert await pool.fetchval("select count(*) from requests") == REQUESTS
+    assert set(accepted.values()) <= {str(r) for r in completed}
+    assert await pool.fetchval("select count(*) from requests") == REQUESTS + EVENTS
+    assert await pool.fetchval("select count(*) from requests where channel = 'plan_and_pay'") == EVENTS
     twice = await pool.fetch(
         """select request_id, status, count(*) from request_status_history
            where status in ('received', 'verified', 'locating', 'fulfilling', 'completed')
@@ -189,9 +216,9 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
     )
     assert twice == []
     extracts = await pool.fetch("select request_id, count(*) from artifacts group by 1")
-    assert len(extracts) == REQUESTS and all(r["count"] == 1 for r in extracts)
+    assert len(extracts) == REQUESTS + EVENTS and all(r["count"] == 1 for r in extracts)
     print(
-        f"scale-out: ready in {ready:.1f} s; {REQUESTS} requests at {RATE}/s; "
+        f"scale-out: ready in {ready:.1f} s; {REQUESTS} HTTP requests at {RATE}/s and {EVENTS} Kafka events; "
         f"all completed {took_over:.1f} s after the kill; total {time.monotonic() - started:.1f} s; "
         f"handled before the kill {handled_before}, by the survivors in all {survivors}"
     )
