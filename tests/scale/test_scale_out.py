@@ -3,8 +3,7 @@
 The consumers of each service share their topics' partitions through their consumer group; the
 intake workers share the public API's port (SO_REUSEPORT). Under load, one worker of every service
 is killed with SIGKILL and not restarted (HTTP and Kafka submissions keep coming): the other takes
-over its partitions, its outbox relay and
-the API's connections, and every request completes exactly once.
+over its partitions, its outbox relay and the API's connections, and every request completes once.
 """
 
 from __future__ import annotations
