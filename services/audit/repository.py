@@ -1,7 +1,7 @@
 """Reading one request's rows for its audit export: the ledger's tables, and any table that refers to it.
 
 Tables other services add later (erasure plans, notices, review decisions) are found through the
-catalogue of the database (every base table with a `request_id` column), so their rows join the
+catalogue of the database (every base table with a `request_id uuid` column), so their rows join the
 export without a change here. Plumbing tables and the subject's identifier values are left out.
 """
 
@@ -84,7 +84,7 @@ async def _tables_referring(conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
         """select c.table_name from information_schema.columns c
            join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-           where c.table_schema = current_schema() and c.column_name = 'request_id'
+           where c.table_schema = current_schema() and c.column_name = 'request_id' and c.data_type = 'uuid'
              and t.table_type = 'BASE TABLE'
            order by c.table_name"""
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
-from services.demo.loader import DemoSystems, create_demo_systems, drop_demo_systems
+from services.demo.loader import DemoSystems, create_demo_systems
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.locator.locate import Locator
 from tests.locator.conftest import locator_settings
@@ -21,11 +20,9 @@ def showcase_catalogue() -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-async def showcase_systems(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
-    prefix = f"aud{uuid.uuid4().hex[:8]}_"
-    systems = await create_demo_systems(postgres.url(), subjects=0, seed=3, prefix=prefix)
-    yield systems
-    await drop_demo_systems(postgres.url(), prefix=prefix)
+async def showcase_systems(postgres: EmbeddedPostgres) -> DemoSystems:
+    """The showcase subjects under the catalogue's own names: tests/pipeline's load, reused when it ran first."""
+    return await create_demo_systems(postgres.url(), subjects=0, seed=1)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from services.intake.app import configure
 from services.locator.locate import Locator
 from services.locator.service import LocatorFlow
 from services.runtime.host import ServiceSpec
+from services.runtime.ledger import audit
 from services.runtime.settings import Settings
 from tests.intake.helpers import auth
 from tests.locator.conftest import locator_settings
@@ -134,6 +135,17 @@ async def test_the_export_tells_a_completed_requests_whole_story_as_json_and_pdf
     completed: uuid.UUID, pool: asyncpg.Pool, settings: Settings, unused_tcp_port: int
 ) -> None:
     reference = await pool.fetchval("select reference from requests where id = $1", completed)
+    # what another service might add later: its own table, and audit events of a kind unknown here
+    await pool.execute(
+        "create table review_notes_probe (id serial primary key, request_id uuid, note text, scan bytea)"
+    )
+    await pool.execute(
+        "insert into review_notes_probe (request_id, note, scan) values ($1, 'checked by the DPO', $2)",
+        completed,
+        b"%PDF-1.7 binary",
+    )
+    async with pool.acquire() as conn:
+        await audit(conn, completed, "dpo-anne", "review.second_opinion", {"reason": "complex case, agreed"})
     async with _api(settings, unused_tcp_port) as client:
         path = f"/v1/requests/{completed}/audit-export"
         response = await client.get(path, headers=auth("ops"))
@@ -170,7 +182,11 @@ async def test_the_export_tells_a_completed_requests_whole_story_as_json_and_pdf
     assert {system: f["rows"] for system, f in found.items()} == db_counts
     assert "debt_collection" in found and found["debt_collection"]["categories"]
 
+    assert story["records"] == {
+        "review_notes_probe": [{"id": 1, "note": "checked by the DPO", "scan": "<15 bytes>"}]
+    }
     reasons = {d["what"]: d["reason"] for d in story["decisions"]}
+    assert reasons["review.second_opinion"] == "complex case, agreed"
     assert reasons["deadline_extended"] == EXTENSION_REASON
     assert reasons["status verified"] == "assurance substantial"
     assert reasons["status completed"] == "extract stored"
