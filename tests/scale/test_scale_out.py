@@ -42,13 +42,31 @@ def test_every_consumed_topic_has_a_partition_for_each_of_two_workers() -> None:
         assert TOPICS[CONSUMED[service]].partitions >= 2, service
 
 
+def _subject(national_id: str) -> dict[str, str]:
+    """A Plan & Pay subject: a national id, an email address and a phone number of its own."""
+    return {
+        "national_id": national_id,
+        "email": f"scale.{national_id}@eksempel.no",
+        "phone": f"+47 9{national_id[:7]}",
+    }
+
+
 async def _publish_submissions(settings: Settings, national_ids: list[str]) -> None:
     """Plan & Pay submissions, each keyed by its own idempotency key (spread over the partitions)."""
     messages = []
     for number in national_ids:
         key = f"pp-scale-{number}"
-        messages.append((key.encode(), to_bytes(submitted_event(submission(number), idempotency_key=key))))
+        body = submission(number, subject=_subject(number))
+        messages.append((key.encode(), to_bytes(submitted_event(body, idempotency_key=key))))
     await publish(settings, INTAKE, messages)
+
+
+def _personal_values(national_ids: list[str]) -> list[str]:
+    values = []
+    for subject in map(_subject, national_ids):
+        phone = subject["phone"].replace(" ", "")
+        values += [subject["national_id"], subject["email"], subject["phone"], phone, phone[3:]]
+    return values
 
 
 def _body(n: int) -> dict[str, Any]:
@@ -191,6 +209,7 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         survivors = {
             s: _handled(await _metrics(by_name[f"{s}-2"].url)) for s in ("intake", "locator", "fulfilment")
         }
+        metrics = [await _metrics(by_name[f"{s}-2"].url) for s in SERVICES]
     except BaseException:
         for child in supervisor.children:
             log = supervisor.log_dir / f"{child.name}.log"
@@ -216,6 +235,12 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
     assert twice == []
     extracts = await pool.fetch("select request_id, count(*) from artifacts group by 1")
     assert len(extracts) == REQUESTS + EVENTS and all(r["count"] == 1 for r in extracts)
+    # after the whole run, no identifier of the test subjects in any worker's log or metrics
+    logs = [(supervisor.log_dir / f"{c.name}.log").read_text(errors="replace") for c in supervisor.children]
+    assert all('"msg": "service started"' in log for log in logs)
+    for value in _personal_values(people):
+        for text in [*logs, *metrics]:
+            assert value not in text, "a personal value of the test data is in a log or metrics"
     print(
         f"scale-out: ready in {ready:.1f} s; {REQUESTS} HTTP requests at {RATE}/s and {EVENTS} Kafka events; "
         f"all completed {took_over:.1f} s after the kill; total {time.monotonic() - started:.1f} s; "
