@@ -163,13 +163,21 @@ def render_pdf(story: AuditStory) -> bytes:
         doc.table(None, [(_detail(row),) for row in rows], size=7.5)
 
     doc.heading("Full audit trail")
+    broken = {link.seq for link in chain.broken}
     doc.table(
         ["#", "When", "Who", "What", "Details", "Hash"],
         [
-            (e.seq, _when(e.at), e.actor, e.action, _detail(e.detail), (e.hash or "")[:16])
+            (
+                f"{e.seq} BROKEN" if e.seq in broken else e.seq,
+                _when(e.at),
+                e.actor,
+                e.action,
+                _detail(e.detail),
+                (e.hash or "")[:16],
+            )
             for e in story.audit_trail
         ],
-        widths=(1, 3, 2, 3, 6, 3),
+        widths=(2, 3, 2, 3, 6, 3),
         size=7.5,
     )
     return doc.to_bytes()

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -290,3 +291,4 @@ async def test_a_tampered_audit_row_shows_as_a_broken_chain_in_the_export(
     assert "BROKEN" in text
     assert f"Broken link at event #{target['seq']}" in text
     assert "changed after it was written" in text
+    assert re.search(rf"\n{target['seq']}\s+BROKEN", text)  # the event is marked in the trail itself
