@@ -167,7 +167,7 @@ def up(
         }
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):
-            supervisor.start()
+            supervisor.start(settings.api_host)
             supervisor.wait_ready(settings.startup_timeout)
         _print_ready(supervisor, database_url, bootstrap, api_keys, data_dir, time.monotonic() - started)
         while True:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from services.runtime.logs import configure_logging
 from services.runtime.migrator import migrate
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.sockets import inherited_socket, listening_socket
 from services.runtime.streams import bind, create_stream_app, report_lag
 
 log = logging.getLogger(__name__)
@@ -199,36 +199,19 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     return app
 
 
-def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.socket:
-    """A bound, listening TCP socket; `shared` lets every worker of a service bind the same port
-    (SO_REUSEPORT: the kernel spreads new connections over the live workers, and stops sending
-    any to a worker whose socket closed, e.g. because it was killed)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if shared:
-        if not hasattr(socket, "SO_REUSEPORT"):
-            raise RuntimeError("sharing a port between workers needs SO_REUSEPORT (Linux, BSD, macOS)")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
 def serve(spec: ServiceSpec, settings: Settings) -> None:
     """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown).
 
     It serves on its own port (health, metrics, and the API when it runs alone) and, when the
-    supervisor runs several workers of a public service, also on the port they share.
+    supervisor runs several workers of a public service, also on the listening socket they share.
     """
     import uvicorn
 
     configure_logging(spec.name, settings.log_level)
     port = settings.http_port or settings.api_port
     sockets = [listening_socket(settings.api_host, port)]
-    if settings.shared_http_port is not None:
-        sockets.append(listening_socket(settings.api_host, settings.shared_http_port, shared=True))
+    if settings.shared_http_fd is not None:
+        sockets.append(inherited_socket(settings.shared_http_fd))
     server = uvicorn.Server(
         uvicorn.Config(
             create_service_app(spec, settings),

@@ -30,9 +30,10 @@ class Settings(BaseSettings):
         8000, description="Port of the public API (intake); other services use the next ports."
     )
     http_port: int | None = Field(None, description="This process's HTTP port (set by the supervisor).")
-    shared_http_port: int | None = Field(
+    shared_http_fd: int | None = Field(
         None,
-        description="A port this process also serves, shared with the other workers of its service through SO_REUSEPORT (set by the supervisor for the public API's workers).",
+        ge=0,
+        description="An inherited listening socket (file descriptor) this process also serves, shared with the other workers of its service (set by the supervisor for the public API's workers).",
     )
     api_keys: str = Field(
         "",

@@ -1,7 +1,7 @@
 """Scale-out: two workers of every service, as `dsr up --workers 2` starts them, share the work.
 
 The consumers of each service share their topics' partitions through their consumer group; the
-intake workers share the public API's port (SO_REUSEPORT). Under load, one worker of every service
+intake workers accept on the public API's port, one listening socket the supervisor holds. Under load, one worker of every service
 is killed with SIGKILL and not restarted (HTTP and Kafka submissions keep coming): the other takes
 over its partitions, its outbox relay and the API's connections, and every request completes once.
 """
