@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -95,7 +96,9 @@ def export_command(
         pool = await create_pool(_database_url(), min_size=1, max_size=1)
         try:
             async with pool.acquire() as conn:
-                return await export(conn, reference, format.value, actor="dsr-cli", now=datetime.now(UTC))
+                return await export(
+                    conn, reference, format.value, actor=f"cli:{getpass.getuser()}", now=datetime.now(UTC)
+                )
         finally:
             await pool.close()
 

@@ -42,8 +42,13 @@ async def find_request_id(conn: asyncpg.Connection, reference_or_id: str) -> uui
 
 
 async def read_story_rows(conn: asyncpg.Connection, request_id: uuid.UUID) -> StoryRows | None:
-    """Every row of the request's story, read in one repeatable-read snapshot."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
+    """Every row of the request's story, read in one snapshot (the caller's, inside its transaction)."""
+    snapshot = (
+        conn.transaction()
+        if conn.is_in_transaction()
+        else conn.transaction(isolation="repeatable_read", readonly=True)
+    )
+    async with snapshot:
         request = await conn.fetchrow("select * from requests where id = $1", request_id)
         if request is None:
             return None

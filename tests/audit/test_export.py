@@ -287,6 +287,11 @@ async def test_a_tampered_audit_row_shows_as_a_broken_chain_in_the_export(
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    actors = await pool.fetch(
+        "select actor from audit_events where request_id = $1 and action = 'audit_exported' order by seq",
+        completed,
+    )
+    assert actors[0]["actor"] == "dpo" and actors[1]["actor"].startswith("cli:")
     text = _pdf_text(output.read_bytes())
     assert "BROKEN" in text
     assert f"Broken link at event #{target['seq']}" in text
