@@ -112,12 +112,15 @@ def _handled(metrics: str) -> float:
     )
 
 
-async def _api_workers(api_url: str, tries: int = 40) -> set[str]:
-    """Which processes answer on the shared API port (a new connection each time)."""
-    seen = set()
+async def _api_workers(api_url: str, tries: int, until: set[str] | None = None) -> set[str]:
+    """Which processes answer on the shared API port (a new connection each time), asking `tries`
+    times or until every process of `until` answered."""
+    seen: set[str] = set()
     for _ in range(tries):
         async with httpx.AsyncClient(timeout=5) as client:
             seen.add(_start_time((await client.get(f"{api_url}/metrics")).text))
+        if until is not None and seen >= until:
+            break
     return seen
 
 
@@ -180,9 +183,8 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         api = supervisor.api_url
         assert api == f"http://127.0.0.1:{api_port}"
         own = {name: _start_time(await _metrics(c.url)) for name, c in by_name.items()}
-        assert await _api_workers(api) == {own["intake-1"], own["intake-2"]}, (
-            "both intake workers serve the API"
-        )
+        both = {own["intake-1"], own["intake-2"]}
+        assert await _api_workers(api, tries=200, until=both) == both, "both intake workers serve the API"
 
         people = national_ids(EVENTS, seed=8)
         await _publish_submissions(settings, people[: EVENTS // 2])
