@@ -8,6 +8,7 @@ so do the rows of any table that refers to the request (`records`).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,10 +26,11 @@ from services.intake.domain.deadline import OSLO, due_date
 FORMAT = "dsr.audit-export/1"
 _TERMINAL = {s.value for s in TERMINAL_STATUSES}
 
-# How an audit event is recognised as part of a section: words in its action, keys in its details.
+# How an audit event is recognised as part of a section: a word of its action starting with one of
+# these (words are split at '.', '_' and '-': "consent_withdrawn" is not "sent"), or keys in its details.
 _VERIFICATION_WORDS = ("verif", "identity")
-_DEADLINE_WORDS = ("deadline", "clock_", "pause", "extension", "extended")
-_NOTIFICATION_WORDS = ("notif", "notice", "letter", "mail", "sms", "sent", "referred")
+_DEADLINE_WORDS = ("deadline", "clock", "pause", "extension", "extended", "overdue")
+_NOTIFICATION_WORDS = ("notif", "notice", "letter", "mail", "email", "sms", "sent", "referred", "inform")
 _DECISION_WORDS = ("decid", "decision", "review", "approv", "reject", "refus", "referred", "restrict", "plan")
 _DECISION_KEYS = ("reason", "reasons", "reason_code", "decision", "grounds", "legal_basis")
 
@@ -320,8 +322,8 @@ def _entry(event: Row) -> AuditEntry:
 
 
 def _mentions(action: str, words: Iterable[str]) -> bool:
-    lowered = action.lower()
-    return any(word in lowered for word in words)
+    tokens = [t for t in re.split(r"[._\-\s]+", action.lower()) if t]
+    return any(token.startswith(word) for token in tokens for word in words)
 
 
 def _hex(value: object) -> str | None:

@@ -77,6 +77,8 @@ def test_events_of_services_written_later_appear_in_their_sections() -> None:
         ),
         _event(3, "notifier.notice_sent", {"channel": "post", "recipient_kind": "subject"}),
         _event(4, "recipient_informed", {"recipients": 2, "legal_basis": "Art. 19"}),
+        _event(5, "consent_withdrawn", {"purposes": ["newsletter"]}),
+        _event(6, "deadline_at_risk", {"due_date": "2026-03-02"}, actor="tracker"),
     ]
     story = build_story(
         _rows(audit, records={"erasure_plans": [{"id": 7, "sealed": b"\x00" * 10, "decided_at": RECEIVED}]}),
@@ -89,7 +91,8 @@ def test_events_of_services_written_later_appear_in_their_sections() -> None:
         "erasure.plan_approved": "no open case",
         "recipient_informed": "Art. 19",
     }
-    assert [e.action for e in story.notifications] == ["notifier.notice_sent"]
+    assert [e.action for e in story.notifications] == ["notifier.notice_sent", "recipient_informed"]
+    assert [e.action for e in story.deadline.events] == ["deadline_at_risk"]
     assert story.records == {
         "erasure_plans": [{"id": 7, "sealed": "<10 bytes>", "decided_at": RECEIVED.isoformat()}]
     }
