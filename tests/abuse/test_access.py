@@ -222,3 +222,15 @@ async def test_no_role_can_do_another_roles_actions(
         url, body, _ = _call(path, request_id)
         response = await client.post(url, json=body, headers=auth(role))
         assert response.status_code == 200, (path, role, response.text)
+
+
+async def test_the_audit_export_refuses_what_it_does_not_know(client: httpx.AsyncClient) -> None:
+    unknown = uuid.uuid4()
+    for path, params, status in (
+        (f"/v1/requests/{unknown}/audit-export", {"format": "xml"}, 422),
+        (f"/v1/requests/{unknown}/audit-export", {"format": "pdf"}, 404),
+        ("/v1/requests/DSR-2026-000001/audit-export", {}, 422),  # the API takes ids, not references
+        ("/v1/requests/..%2F..%2Fetc%2Fpasswd/audit-export", {}, 404),
+    ):
+        response = await client.get(path, params=params, headers=auth("ops"))
+        assert response.status_code == status, (path, params, response.text)
