@@ -8,6 +8,7 @@ every day it touched, and those digests are anchored (and can be published elsew
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -51,6 +52,7 @@ with chain as (
            lag(a.hash) over w as expected_prev,
            row_number() over w as position
     from audit_events a
+    {where}
     window w as (partition by a.request_id order by a.seq, a.id)
 ), checked as (
     select c.*,
@@ -85,24 +87,53 @@ async def verify(conn: asyncpg.Connection) -> AuditReport:
         "select count(*) as events, count(distinct coalesce(request_id::text, '-')) as chains from audit_events"
     )
     report.events, report.chains = counts["events"], counts["chains"]
-    for row in await conn.fetch(_FIRST_BREAK_PER_CHAIN):
-        report.broken.append(
-            BrokenLink(
-                reference=row["reference"],
-                request_id=str(row["request_id"]) if row["request_id"] else None,
-                seq=row["seq"],
-                event_id=row["id"],
-                problem=row["problem"],
-            )
-        )
+    report.broken = _links(await conn.fetch(_FIRST_BREAK_PER_CHAIN.format(where="")))
     anchors = {r["day"]: r for r in await conn.fetch("select day, digest, events from audit_anchors")}
     report.anchored_days = len(anchors)
-    now = {r["day"]: r for r in await conn.fetch(_DAY_DIGESTS, list(anchors))}
-    for day, anchor in sorted(anchors.items()):
-        current = now.get(day)
-        if current is None or current["digest"] != anchor["digest"]:
-            report.days.append(DayMismatch(day, anchor["events"], current["events"] if current else 0))
+    report.days = await _day_mismatches(conn, anchors)
     return report
+
+
+async def verify_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> AuditReport:
+    """Check one request's chain and the anchors of the days its events fall on (for an export)."""
+    report = AuditReport(chains=1)
+    report.events = await conn.fetchval("select count(*) from audit_events where request_id = $1", request_id)
+    where = "where a.request_id = $1"
+    report.broken = _links(await conn.fetch(_FIRST_BREAK_PER_CHAIN.format(where=where), request_id))
+    anchors = {
+        r["day"]: r
+        for r in await conn.fetch(
+            """select day, digest, events from audit_anchors where day in (
+                   select distinct (at at time zone 'UTC')::date from audit_events where request_id = $1)""",
+            request_id,
+        )
+    }
+    report.anchored_days = len(anchors)
+    report.days = await _day_mismatches(conn, anchors)
+    return report
+
+
+def _links(rows: list[asyncpg.Record]) -> list[BrokenLink]:
+    return [
+        BrokenLink(
+            reference=row["reference"],
+            request_id=str(row["request_id"]) if row["request_id"] else None,
+            seq=row["seq"],
+            event_id=row["id"],
+            problem=row["problem"],
+        )
+        for row in rows
+    ]
+
+
+async def _day_mismatches(conn: asyncpg.Connection, anchors: dict[date, asyncpg.Record]) -> list[DayMismatch]:
+    now = {r["day"]: r for r in await conn.fetch(_DAY_DIGESTS, list(anchors))}
+    mismatches = []
+    for day, anchored in sorted(anchors.items()):
+        current = now.get(day)
+        if current is None or current["digest"] != anchored["digest"]:
+            mismatches.append(DayMismatch(day, anchored["events"], current["events"] if current else 0))
+    return mismatches
 
 
 async def anchor(conn: asyncpg.Connection, *, before: date) -> list[tuple[date, str]]:

@@ -1,15 +1,22 @@
-"""`dsr audit`: verify the audit trail's hash chains; anchor finished days in a digest."""
+"""`dsr audit`: verify the audit trail's hash chains; anchor finished days; export a request's story."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import sys
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import asyncpg
 import typer
 from rich.console import Console
 
 from services.audit.chain import AuditReport, anchor, verify
+from services.audit.export import export
+from services.runtime.db import create_pool
 from services.runtime.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
@@ -67,3 +74,41 @@ def anchor_command() -> None:
     for day, digest in anchored:
         console.print(f"{day} {digest}")
     console.print(f"Anchored {len(anchored)} day(s).")
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    pdf = "pdf"
+
+
+@app.command("export")
+def export_command(
+    reference: Annotated[str, typer.Argument(help="The request's reference (DSR-2026-000123) or id.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="json or pdf.")] = ExportFormat.json,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="File to write; JSON goes to standard output when unset."),
+    ] = None,
+) -> None:
+    """A request's whole story for Datatilsynet, with its audit trail and the chain's verification."""
+
+    async def run() -> bytes | None:
+        pool = await create_pool(_database_url(), min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await export(
+                    conn, reference, format.value, actor=f"cli:{getpass.getuser()}", now=datetime.now(UTC)
+                )
+        finally:
+            await pool.close()
+
+    content = asyncio.run(run())
+    if content is None:
+        console.print(f"[red]No request {reference}.[/red]")
+        raise typer.Exit(2)
+    if output is None and format is ExportFormat.json:
+        sys.stdout.write(content.decode() + "\n")
+        return
+    target = output or Path(f"{reference}-audit-export.{format.value}")
+    target.write_bytes(content)
+    console.print(f"Wrote {target} ({len(content):,} bytes)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.audit import api as audit_api
 from services.fulfilment import api as review
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
@@ -37,7 +38,7 @@ def configure(app: FastAPI) -> None:
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router, review.router, public_pages.router],
+    routers=[http.router, downloads.router, review.router, audit_api.router, public_pages.router],
     title="DSR pipeline API",
     configure=configure,
     background=public_verification.background,  # refuses requests left unconfirmed (issue 11)

@@ -119,7 +119,14 @@ def up(
     demo: Annotated[
         bool, typer.Option("--demo", help="Also load the demo data and accept synthetic ids.")
     ] = False,
-    workers: Annotated[int, typer.Option(min=1, max=4, help="Processes per service.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=4,
+            help="Processes per service: they share the topics' partitions (4), and the API's workers its port.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the whole pipeline: embedded PostgreSQL and broker unless configured, then every service."""
     from services.launcher.embedded_broker import EmbeddedBroker
@@ -169,7 +176,7 @@ def up(
             env.update(mail_env)
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):
-            supervisor.start()
+            supervisor.start(settings.api_host)
             supervisor.wait_ready(settings.startup_timeout)
         _print_ready(supervisor, database_url, bootstrap, api_keys, data_dir, time.monotonic() - started)
         if mail_sink is not None:
@@ -230,8 +237,8 @@ def _load_demo_data(server_url: str, subjects: int) -> None:
 def _print_ready(
     supervisor: Supervisor, database_url: str, bootstrap: str, api_keys: str, data_dir: Path, seconds: float
 ) -> None:
-    api = supervisor.children[0]
-    print(f"API: {api.url}  (OpenAPI document: {api.url}/openapi.json)", flush=True)
+    api = supervisor.api_url
+    print(f"API: {api}  (OpenAPI document: {api}/openapi.json)", flush=True)
     print(f"Kafka: {bootstrap}", flush=True)
     print(f"PostgreSQL: {database_url}", flush=True)
     for child in supervisor.children:

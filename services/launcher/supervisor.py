@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,16 +15,21 @@ from pathlib import Path
 import httpx
 
 from services.launcher.process import die_with_parent
+from services.runtime.sockets import listening_socket
 
 log = logging.getLogger(__name__)
 
 SERVICES = ("intake", "locator", "fulfilment", "tracker", "notifier")
+# Services whose API is public: their workers share one port (the API's), each also has its own.
+PUBLIC = ("intake",)
 
 
 @dataclass
 class Child:
     name: str
     port: int
+    service: str = ""
+    shared_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -39,6 +45,8 @@ class Supervisor:
     env: dict[str, str]
     log_dir: Path
     children: list[Child] = field(default_factory=list)
+    shared: dict[int, socket.socket] = field(default_factory=dict)
+    """Listening sockets the supervisor holds for workers that share a port, by port."""
 
     @classmethod
     def for_services(
@@ -49,18 +57,38 @@ class Supervisor:
         workers: int = 1,
         services: tuple[str, ...] = SERVICES,
     ) -> Supervisor:
+        """One child per worker of every service, each on its own port (health, metrics).
+
+        With one worker, the public API is the intake's own port (`api_port`). With several, the
+        supervisor binds `api_port` and every intake worker accepts on that one socket, and the
+        workers' own ports follow it; the workers of every service share their topics' partitions
+        through their consumer group, and a relay per service holds the outbox while the others
+        stand by.
+        """
         children = []
-        port = api_port
+        port = api_port if workers == 1 else api_port + 1
         for name in services:
+            shared = api_port if workers > 1 and name in PUBLIC else None
             for worker in range(workers):
-                children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port))
+                children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port, name, shared))
                 port += 1
         return cls(env, log_dir, children)
 
+    @property
+    def api_url(self) -> str:
+        """Where the public API answers: the shared port of the intake workers, or the only one's."""
+        first = self.children[0]
+        return f"http://127.0.0.1:{first.shared_port}" if first.shared_port is not None else first.url
+
     def _spawn(self, child: Child) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        service = child.name.rsplit("-", 1)[0] if child.name[-1].isdigit() else child.name
+        service = child.service or child.name
         env = {**os.environ, **self.env, "DSR_HTTP_PORT": str(child.port)}
+        inherited: tuple[int, ...] = ()
+        if child.shared_port is not None:
+            shared = self.shared[child.shared_port]
+            env["DSR_SHARED_HTTP_FD"] = str(shared.fileno())
+            inherited = (shared.fileno(),)
         with (self.log_dir / f"{child.name}.log").open("ab") as out:
             child.process = subprocess.Popen(
                 [sys.executable, "-m", "services.launcher.cli", "serve", service],
@@ -69,11 +97,19 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=die_with_parent,
+                pass_fds=inherited,
                 start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops children in order
             )
         child.started_at = time.monotonic()
 
-    def start(self) -> None:
+    def start(self, host: str = "127.0.0.1") -> None:
+        """Bind the shared ports (failing here if one is taken), then start every child."""
+        for port in sorted({c.shared_port for c in self.children if c.shared_port is not None}):
+            if port not in self.shared:
+                try:
+                    self.shared[port] = listening_socket(host, port)
+                except OSError as exc:
+                    raise RuntimeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         for child in self.children:
             self._spawn(child)
 
@@ -129,3 +165,6 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait(5)
+        for sock in self.shared.values():
+            sock.close()
+        self.shared.clear()

@@ -29,6 +29,7 @@ from services.runtime.logs import configure_logging
 from services.runtime.migrator import migrate
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.sockets import inherited_socket, listening_socket
 from services.runtime.streams import bind, create_stream_app, report_lag
 
 log = logging.getLogger(__name__)
@@ -199,17 +200,27 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
 
 def serve(spec: ServiceSpec, settings: Settings) -> None:
-    """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown)."""
+    """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown).
+
+    It serves on its own port (health, metrics, and the API when it runs alone) and, when the
+    supervisor runs several workers of a public service, also on the listening socket they share.
+    """
     import uvicorn
 
     configure_logging(spec.name, settings.log_level)
     port = settings.http_port or settings.api_port
-    uvicorn.run(
-        create_service_app(spec, settings),
-        host=settings.api_host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        lifespan="on",
+    sockets = [listening_socket(settings.api_host, port)]
+    if settings.shared_http_fd is not None:
+        sockets.append(inherited_socket(settings.shared_http_fd))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_service_app(spec, settings),
+            host=settings.api_host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            lifespan="on",
+        )
     )
+    server.run(sockets=sockets)

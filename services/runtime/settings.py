@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         8000, description="Port of the public API (intake); other services use the next ports."
     )
     http_port: int | None = Field(None, description="This process's HTTP port (set by the supervisor).")
+    shared_http_fd: int | None = Field(
+        None,
+        ge=0,
+        description="An inherited listening socket (file descriptor) this process also serves, shared with the other workers of its service (set by the supervisor for the public API's workers).",
+    )
     api_keys: str = Field(
         "",
         description="API keys, `name:role:secret` comma-separated (roles: system, agent, ops); `dsr up` generates them when unset.",
