@@ -135,7 +135,9 @@ class AccessFulfilment:
         """Build, store and complete; False (and `needs_review`) when a person must release Art. 9
         data first. The request must be `fulfilling`."""
         request = await conn.fetchrow(
-            "select reference, type, received_at, language, correlation_id from requests where id = $1",
+            """select reference, type, received_at, language, correlation_id,
+                      channel = 'letter' or details->>'reply_by' = 'post' as by_post
+               from requests where id = $1""",
             request_id,
         )
         request_type = RequestType(request["type"])
@@ -171,7 +173,9 @@ class AccessFulfilment:
             extract = extract.model_copy(
                 update={"scope": ExtractScope(**note)}
             )  # what an email alone leaves out
-        rendered = render(extract, portability=portability)
+        # The PDF is for the printed letter; rendering one costs more than all the rest, so it is
+        # made only when the answer goes by post.
+        rendered = render(extract, portability=portability, with_pdf=request["by_post"])
         for artifact in rendered:
             await self.artifacts.put(
                 conn,

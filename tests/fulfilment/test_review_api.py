@@ -44,7 +44,11 @@ async def _waiting(
     assert response.status_code == 202, response.text
     request_id = response.json()["id"]
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("update requests set status = 'needs_review' where id = $1", uuid.UUID(request_id))
+        await conn.execute(
+            """update requests set status = 'needs_review', details = details || '{"reply_by": "post"}'
+               where id = $1""",
+            uuid.UUID(request_id),
+        )
         await conn.execute(
             "insert into request_status_history (request_id, status, actor, reason) values ($1, 'needs_review', 'fulfilment', $2)",
             uuid.UUID(request_id),

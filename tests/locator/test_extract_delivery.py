@@ -64,6 +64,7 @@ async def _request(
     type: str = "access",
     language: str = "nb",
     kinds: tuple[str, ...] = ("national_id", "email", "phone"),
+    channel: str = "letter",
 ) -> uuid.UUID:
     subject = showcase_subject(key)
     request_id = uuid.uuid4()
@@ -72,7 +73,7 @@ async def _request(
         await conn.execute(
             """insert into requests (id, reference, type, channel, status, received_at, due_date, subject,
                                      correlation_id, language)
-               values ($1, $2, $3, 'phone', 'verified', $4, $5, $6, $7, $8)""",
+               values ($1, $2, $3, $9, 'verified', $4, $5, $6, $7, $8)""",
             request_id,
             f"DSR-2026-{number:06d}",
             type,
@@ -81,6 +82,7 @@ async def _request(
             {"national_id": subject.national_id},
             str(request_id),
             language,
+            channel,
         )
         await conn.executemany(
             "insert into request_identifiers (request_id, kind, value) values ($1, $2, $3)",
@@ -369,3 +371,15 @@ async def test_the_html_extract_renders_in_chromium_and_the_pdf_holds_the_same_t
         words.labels["automated"],
     ):
         assert " ".join(expected.split()) in text, expected
+
+
+async def test_an_answer_by_email_has_no_pdf_one_by_post_has(
+    flow: LocatorFlow, access: AccessFulfilment, pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The PDF is for the printed letter: made for a letter, not for a phone request answered by email."""
+    by_email = await _request(pool, "open_case_debtor", channel="phone")
+    assert await _locate_and_fulfil(flow, access, pool, database_url, by_email) == "completed"
+    assert set(await _artifacts(pool, by_email)) == {"extract_json", "extract_html"}
+    by_post = await _request(pool, "open_case_debtor", channel="letter")
+    assert await _locate_and_fulfil(flow, access, pool, database_url, by_post) == "completed"
+    assert set(await _artifacts(pool, by_post)) == {"extract_json", "extract_html", "extract_pdf"}
