@@ -30,6 +30,7 @@ from schemas.registry import (
     INTAKE,
     INTAKE_OUTCOMES,
     LOCATED,
+    NOTICES,
     REQUESTS,
     SLA,
     TOPICS,
@@ -57,6 +58,7 @@ PARTIES: dict[str, tuple[str, str]] = {
     LOCATED: ("the locator service", "the fulfilment service"),
     FULFILLED: ("the fulfilment service", "SLA tracking and the notifier"),
     SLA: ("the tracker service", "operations alerting and the notifier"),
+    NOTICES: ("the fulfilment service", "the notifier (recipients and subjects)"),
     DEAD_LETTER: ("any consumer that cannot use a message", "operators (inspection and re-drive)"),
 }
 

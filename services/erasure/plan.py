@@ -7,7 +7,7 @@ case's notes) before the rows they reference (the case), so a deletion never lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from graphlib import TopologicalSorter
@@ -15,7 +15,8 @@ from typing import Any
 
 from services.catalogue.model import Catalogue
 from services.erasure.reasons import Reason
-from services.erasure.retention import Action, Condition, Decision, Method, RecordFacts, decide
+from services.erasure.retention import Action, Condition, Decision, Method, RecordFacts
+from services.erasure.scopes import Scope, concerns, decide_in_scope
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class ErasurePlan:
     today: date
     approval_required: bool = False
     systems_order: tuple[str, ...] = field(default=())
+    scope: str = "erasure"
+    untouched: tuple[tuple[str, str, Mapping[str, str]], ...] = ()
+    """Found records the right does not concern (left as they are)."""
+    controllers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per processor system, the controllers its records name (a referral goes to them)."""
 
     @property
     def review_reasons(self) -> list[str]:
@@ -63,7 +69,10 @@ class ErasurePlan:
             "today": self.today.isoformat(),
             "approval_required": self.approval_required,
             "systems_order": list(self.systems_order),
+            "scope": self.scope,
             "review_reasons": self.review_reasons,
+            "untouched": [{"system": s, "table": t, "key": dict(k)} for s, t, k in self.untouched],
+            "controllers": {k: list(v) for k, v in self.controllers.items()},
             "records": [_record_json(r) for r in self.records],
         }
 
@@ -74,6 +83,9 @@ class ErasurePlan:
             date.fromisoformat(data["today"]),
             data.get("approval_required", False),
             tuple(data["systems_order"]),
+            data.get("scope", "erasure"),
+            tuple((u["system"], u["table"], dict(u["key"])) for u in data.get("untouched", [])),
+            {k: tuple(v) for k, v in data.get("controllers", {}).items()},
         )
 
 
@@ -84,22 +96,36 @@ def build_plan(
     today: date,
     fingerprints: Mapping[tuple[str, str, tuple[str, ...]], str] | None = None,
     approval_required: bool = False,
+    scope: Scope = Scope.erasure,
+    controllers: Mapping[str, Sequence[str]] | None = None,
 ) -> ErasurePlan:
-    """Decide every record; `fingerprints` come from the rows as read (see `hashing.fingerprint`)."""
-    records = []
+    """Decide every record the right concerns; `fingerprints` come from the rows as read."""
+    records, untouched = [], []
     for fact in facts:
         table = catalogue.systems[fact.system].tables[fact.table]
+        key = dict(zip(table.primary_key, fact.key, strict=True))
+        if not concerns(catalogue, scope, fact.system, fact.table):
+            untouched.append((fact.system, fact.table, key))
+            continue
         records.append(
             PlannedRecord(
                 fact.system,
                 fact.table,
-                dict(zip(table.primary_key, fact.key, strict=True)),
-                decide(catalogue, fact, today),
+                key,
+                decide_in_scope(catalogue, scope, fact, today),
                 (fingerprints or {}).get((fact.system, fact.table, fact.key)),
             )
         )
     records.sort(key=lambda r: _position(catalogue, r))
-    return ErasurePlan(tuple(records), today, approval_required, system_order(catalogue))
+    return ErasurePlan(
+        tuple(records),
+        today,
+        approval_required,
+        system_order(catalogue),
+        scope.value,
+        tuple(untouched),
+        {k: tuple(v) for k, v in (controllers or {}).items()},
+    )
 
 
 def system_order(catalogue: Catalogue) -> tuple[str, ...]:

@@ -187,7 +187,7 @@ def decide(catalogue: Catalogue, facts: RecordFacts, today: date) -> Decision:
                 Action.anonymise,
                 reasons.RETENTION_EXPIRED,
                 Method.anonymise,
-                expiry_columns(catalogue, table),
+                expiry_columns(table),
                 review=review,
             )
         # Kept without a legal ground of its own: nothing personal is left once what it belongs to
@@ -266,7 +266,7 @@ def retention_date(table: Table, values: Mapping[str, Any]) -> date | None:
     return add_months(anchor, 12 * years + months) + timedelta(days=days)
 
 
-def expiry_columns(catalogue: Catalogue, table: Table) -> tuple[str, ...]:
+def expiry_columns(table: Table) -> tuple[str, ...]:
     """The text columns that name the person (identity, contact, account), cleared when a record
     kept for a legal period reaches its end date."""
     return tuple(

@@ -2,8 +2,8 @@
 
 An access request gets its extract: the found rows read from their systems, each with its purpose,
 legal basis, recipients, retention and source, stored encrypted; the request is completed in the
-same transaction, so never before its artifact exists. The other rights still complete with the
-skeleton step until their issue (erasure and the rest) lands.
+same transaction, so never before its artifact exists. Erasure and the other rights go to
+`services.erasure` (plans, the erasure worker in `background`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,10 @@ from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
+from services.erasure.rights import Rights
+from services.erasure.service import HANDLED as rights_handled
+from services.erasure.service import background as rights_background
+from services.erasure.service import build_rights
 from services.fulfilment.extract import HeldRecord, assemble, holds_special_category
 from services.fulfilment.sources import SourceReader
 from services.locator.settings import LocatorSettings
@@ -40,15 +45,25 @@ log = logging.getLogger(__name__)
 class Fulfilment:
     """The handler with what it needs: the catalogue, the source systems, the artifact store."""
 
-    def __init__(self, catalogue: Catalogue, sources: SourceReader, artifacts: ArtifactStore):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        sources: SourceReader,
+        artifacts: ArtifactStore,
+        rights: Rights | None = None,
+    ):
         self.catalogue = catalogue
         self.sources = sources
         self.artifacts = artifacts
+        self.rights = rights
 
     async def on_located(self, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
+        if self.rights is not None and payload.type in rights_handled:  # erasure and the other rights
+            await self.rights.on_located(conn, event.request_id, payload.type)
+            return
         artifacts, final = 0, RequestStatus.completed
         if payload.type is RequestType.access:
             findings = await conn.fetch(
@@ -114,6 +129,7 @@ def build(runtime: Runtime) -> Fulfilment:
         catalogue,
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
+        build_rights(catalogue, runtime),
     )
 
 
@@ -144,6 +160,9 @@ async def purge_artifacts(runtime: Runtime) -> None:
         await asyncio.sleep(3600)
 
 
-SPEC = ServiceSpec(
-    NAME, consumers=consumers, background=lambda runtime: [purge_artifacts(runtime)], title="DSR fulfilment"
-)
+def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
+    rights = build_rights(load_catalogue(runtime.settings.catalogue_dir), runtime)
+    return [purge_artifacts(runtime), *rights_background(rights, runtime)]
+
+
+SPEC = ServiceSpec(NAME, consumers=consumers, background=background, title="DSR fulfilment")
