@@ -215,10 +215,12 @@ def _mount_subcommands() -> None:
     from services.audit.cli import app as audit_app
     from services.catalogue.cli import app as catalogue_app
     from services.demo.cli import app as demo_app
+    from services.erasure.cli import app as erasure_app
 
     app.add_typer(catalogue_app, name="catalogue", help="The data catalogue: check it.")
     app.add_typer(demo_app, name="demo", help="The demo source systems and showcase subjects.")
     app.add_typer(audit_app, name="audit", help="The audit trail: verify its hash chains, anchor days.")
+    app.add_typer(erasure_app, name="erasure", help="Erasure: replay the erasure ledger after a restore.")
 
 
 _mount_subcommands()

@@ -34,7 +34,8 @@ from services.locator.settings import LocatorSettings
 from services.locator.store import save_findings
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
-HASH_KEY = b"erasure-test-key-0123456789abcdef"
+HASH_SECRET = "erasure-test-secret-0123456789"
+HASH_KEY = ErasureSettings(erasure_hash_key=HASH_SECRET).hash_key("")
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +109,10 @@ class Harness:
     async def fulfil(self, request_id: uuid.UUID) -> None:
         """Deliver `request.located` to fulfilment (which dispatches to erasure), then let the
         erasure worker run what is due."""
+        await self.deliver(request_id)
+        await run_once(self.erasure, self.pool)
+
+    async def deliver(self, request_id: uuid.UUID) -> None:
         kind = await self.pool.fetchval("select type from requests where id = $1", request_id)
         event = Envelope[SubjectLocated](
             event_type="request.located",
@@ -117,7 +122,6 @@ class Harness:
         )
         async with self.pool.acquire() as conn, conn.transaction():
             await self.fulfilment.on_located(conn, event)
-        await run_once(self.erasure, self.pool)
 
     async def fulfil_pending(self) -> None:
         await run_once(self.erasure, self.pool)
