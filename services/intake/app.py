@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.erasure import http as erasure_http
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.service import Conflict, NotFound
@@ -34,7 +35,7 @@ def configure(app: FastAPI) -> None:
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router],
+    routers=[http.router, downloads.router, erasure_http.router],
     title="DSR pipeline API",
     configure=configure,
 )

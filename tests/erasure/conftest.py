@@ -55,6 +55,14 @@ async def shared_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
     await drop_demo_systems(postgres.url(), prefix=demo.prefix)
 
 
+@pytest.fixture(scope="session")
+async def second_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
+    """Another shared load, for tests that need a subject the first load's tests erase."""
+    demo = await _load(postgres)
+    yield demo
+    await drop_demo_systems(postgres.url(), prefix=demo.prefix)
+
+
 @pytest.fixture
 async def fresh_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
     demo = await _load(postgres)
@@ -190,6 +198,15 @@ async def harness(
 @pytest.fixture
 async def fresh(catalogue: Catalogue, fresh_demo: DemoSystems, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
     h = await harness_for(catalogue, fresh_demo, pool)
+    yield h
+    await close(h)
+
+
+@pytest.fixture
+async def second(
+    catalogue: Catalogue, second_demo: DemoSystems, pool: asyncpg.Pool
+) -> AsyncIterator[Harness]:
+    h = await harness_for(catalogue, second_demo, pool)
     yield h
     await close(h)
 
