@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from services.erasure.certificate import check_rescan
 from services.erasure.plan import ErasurePlan
+from services.erasure.review import approve_plan
 from services.erasure.systems import changes_of
 from services.launcher.cli import app
 from services.locator.locate import Located
@@ -47,8 +48,10 @@ async def _plan(h: Harness, request_id: uuid.UUID) -> tuple[uuid.UUID, ErasurePl
 
 async def test_a_worker_killed_mid_plan_ends_the_same_with_one_certificate(second: Harness) -> None:
     fresh = second
-    request_id = await fresh.located("closed_case_debtor")
+    request_id = await fresh.located("health_note_debtor")
     await fresh.deliver(request_id)  # the plan is stored with the event; execution is the worker's
+    async with fresh.pool.acquire() as conn, conn.transaction():
+        await approve_plan(conn, request_id, actor="test-agent")  # special category: a person approves
     plan_id, plan = await _plan(fresh, request_id)
     assert len(plan.by_system()) >= 2
 

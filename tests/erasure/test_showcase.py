@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncpg
+
+from services.catalogue.model import Catalogue
 from services.erasure.review import approve_plan
 from services.erasure.suppression import is_suppressed
-from tests.erasure.conftest import HASH_KEY, Harness
+from services.erasure.worker import run_once
+from tests.erasure.conftest import HASH_KEY, Harness, close, harness_for
 
 
 def _tables(entries: list[dict[str, object]]) -> set[tuple[object, object]]:
@@ -120,3 +124,38 @@ async def test_health_note_debtor_waits_for_a_person_then_runs(harness: Harness)
     )
     assert [a["actor"] for a in audit] == ["test-agent"]
     assert len(await harness.certificates(request_id)) == 1
+
+
+async def test_records_kept_until_a_date_are_erased_on_that_date_by_the_scheduler(
+    second: Harness, catalogue: Catalogue, pool: asyncpg.Pool
+) -> None:
+    request_id = await second.located("closed_case_debtor")
+    await second.fulfil(request_id)
+    due = await second.pool.fetch("select record_key, due_on from erasure_schedule where status = 'pending'")
+    assert due
+    ids = [r["record_key"]["id"] for r in due]
+    before = await second.rows(
+        "accounting", "select counterparty_name from ledger_entries where id::text = any($1)", ids
+    )
+    assert all(r["counterparty_name"] == "Kari Fjellheim" for r in before)
+
+    await second.fulfil_pending()  # not due yet: nothing happens
+    assert await second.pool.fetchval(
+        "select count(*) from erasure_schedule where status = 'pending'"
+    ) == len(due)
+
+    restarted = await harness_for(catalogue, second.demo, pool)  # a new worker: the schedule is in PostgreSQL
+    try:
+        latest = max(r["due_on"] for r in due)
+        await run_once(restarted.erasure, pool, today=latest)
+    finally:
+        await close(restarted)
+    after = await second.rows(
+        "accounting", "select counterparty_name, restricted from ledger_entries where id::text = any($1)", ids
+    )
+    assert all(r["counterparty_name"].startswith("anon-") for r in after)
+    assert await second.pool.fetchval("select count(*) from erasure_schedule where status = 'pending'") == 0
+    scheduled = await second.pool.fetchval(
+        "select count(*) from erasure_ledger l join erasure_plans p on p.id = l.plan_id where p.kind = 'scheduled'"
+    )
+    assert scheduled == len(due)
