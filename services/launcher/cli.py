@@ -297,6 +297,20 @@ def bench_intake(
         postgres.stop()
 
 
+@bench_app.command("erasure")
+def bench_erasure(
+    runs: Annotated[int, typer.Option(help="Subjects erased (after two warm-up runs).")] = 30,
+    subjects: Annotated[int, typer.Option(help="Demo people besides the showcase subjects.")] = 1000,
+) -> None:
+    """Erase a subject with records in every system: plan, execution, re-scan, certificate (JSON+HTML)."""
+    import json
+
+    from services.erasure.bench import main as run_bench
+
+    _stop_on_sigterm()
+    console.print(json.dumps(run_bench(runs=runs, subjects=subjects, print_line=console.print), indent=2))
+
+
 @bench_app.command("locator")
 def bench_locator(
     subjects: Annotated[list[int], typer.Option(help="People loaded; repeat to compare sizes.")] = [10_000],  # noqa: B006
