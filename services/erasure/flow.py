@@ -276,6 +276,10 @@ class Erasure:
                 await audit(
                     conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(plan.controllers)}
                 )
+            current = await conn.fetchval("select status from requests where id = $1", request_id)
+            if current != RequestStatus.fulfilling.value:  # cancelled meanwhile: the record stays
+                await audit(conn, request_id, NAME, "erasure_finished_after", {"status": current})
+                return
             if not rescan.clean:
                 await change_status(
                     conn,

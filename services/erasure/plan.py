@@ -101,7 +101,8 @@ def build_plan(
 ) -> ErasurePlan:
     """Decide every record the right concerns; `fingerprints` come from the rows as read."""
     records, untouched = [], []
-    for fact in facts:
+    facts_list = list(facts)
+    for fact in facts_list:
         table = catalogue.systems[fact.system].tables[fact.table]
         key = dict(zip(table.primary_key, fact.key, strict=True))
         if not concerns(catalogue, scope, fact.system, fact.table):
@@ -116,6 +117,7 @@ def build_plan(
                 (fingerprints or {}).get((fact.system, fact.table, fact.key)),
             )
         )
+    records = _follow_kept_parents(catalogue, records, {(f.system, f.table, f.key): f for f in facts_list})
     records.sort(key=lambda r: _position(catalogue, r))
     return ErasurePlan(
         tuple(records),
@@ -126,6 +128,45 @@ def build_plan(
         tuple(untouched),
         {k: tuple(v) for k, v in (controllers or {}).items()},
     )
+
+
+def _follow_kept_parents(
+    catalogue: Catalogue,
+    records: list[PlannedRecord],
+    facts: Mapping[tuple[str, str, tuple[str, ...]], RecordFacts],
+) -> list[PlannedRecord]:
+    """A record with nothing of its own to remove (it holds no personal data once what it belongs to
+    is gone) is kept, as restricted, when that parent is kept: the link to the person remains."""
+    decided = {(r.system, r.table, tuple(r.key.values())): r.decision for r in records}
+    out = []
+    for record in records:
+        d = record.decision
+        fact = facts.get((record.system, record.table, tuple(record.key.values())))
+        table = catalogue.systems[record.system].tables[record.table]
+        if (
+            d.action is Action.anonymise
+            and d.method is Method.none
+            and fact
+            and fact.values
+            and table.belongs_to
+        ):
+            reference = table.columns[table.belongs_to].references
+            parent_table = reference.split(".")[0] if reference else None
+            parent = decided.get(
+                (record.system, parent_table or "", (str(fact.values.get(table.belongs_to)),))
+            )
+            if parent is not None and parent.kept:
+                d = Decision(
+                    Action.restrict,
+                    parent.reason,
+                    until=parent.until,
+                    while_=parent.while_,
+                    mark_restricted=table.restriction is not None,
+                    review=d.review,
+                )
+                record = PlannedRecord(record.system, record.table, record.key, d, record.fingerprint)
+        out.append(record)
+    return out
 
 
 def system_order(catalogue: Catalogue) -> tuple[str, ...]:

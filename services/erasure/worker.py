@@ -26,7 +26,11 @@ async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20)
     )
     ran = 0
     for row in ids:
-        ran += await erasure.execute(pool, row["id"])
+        try:
+            ran += await erasure.execute(pool, row["id"])
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # A system away: this plan waits for the next round, the others go on.
+            log.warning("erasure plan failed", extra={"plan_id": str(row["id"]), "error": type(exc).__name__})
     return ran
 
 

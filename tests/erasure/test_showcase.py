@@ -20,6 +20,7 @@ async def test_open_case_debtor_keeps_the_case_while_open_and_erases_the_rest(ha
     await harness.fulfil(request_id)
     assert await harness.status(request_id) == "completed"
     [cert] = await harness.certificates(request_id)
+    assert sorted(cert["_media_types"]) == ["application/json", "text/html; charset=utf-8"]
     assert cert["rescan"]["clean"] and cert["rescan"]["found"] > 0
     kept = {(e["system"], e["table"]): e for e in cert["kept"]}
     case = kept[("debt_collection", "cases")]
