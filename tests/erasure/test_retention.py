@@ -85,7 +85,7 @@ def _legally_held(table: Table, fact: RecordFacts) -> bool:
     return False
 
 
-@settings(deadline=None, max_examples=400)
+@settings(deadline=None, max_examples=200)
 @given(facts(), st.dates(date(2020, 1, 1), date(2040, 1, 1)))
 def test_a_record_under_a_legal_hold_or_retention_period_is_never_erased(
     fact: RecordFacts, today: date
@@ -170,7 +170,7 @@ def invented_tables(draw: st.DrawFn) -> tuple[Table, dict[str, Any]]:
     return table, values
 
 
-@settings(deadline=None, max_examples=400)
+@settings(deadline=None, max_examples=200)
 @given(invented_tables(), st.dates(date(2020, 1, 1), date(2040, 1, 1)))
 def test_invented_rules_keep_the_same_promises(invented: tuple[Table, dict[str, Any]], today: date) -> None:
     table, values = invented

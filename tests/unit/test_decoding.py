@@ -70,7 +70,11 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
         "tables": ["crm.contacts"],
         "record_count": 1,
     },
-    "subject.restriction_lifting": {"reference": "DSR-2026-000123", "record_count": 2, "lifted_by": "agent-kari"},
+    "subject.restriction_lifting": {
+        "reference": "DSR-2026-000123",
+        "record_count": 2,
+        "lifted_by": "agent-kari",
+    },
     "dead_letter.recorded": {
         "reason_code": "malformed.json",
         "consumer": "locator",
