@@ -160,3 +160,30 @@ async def test_records_kept_until_a_date_are_erased_on_that_date_by_the_schedule
         "select count(*) from erasure_ledger l join erasure_plans p on p.id = l.plan_id where p.kind = 'scheduled'"
     )
     assert scheduled == len(due)
+
+
+async def test_a_person_with_no_data_gets_a_certificate_that_says_so(harness: Harness) -> None:
+    request_id = await harness.located("unknown_person")
+    await harness.fulfil(request_id)
+    assert await harness.status(request_id) == "completed"
+    [cert] = await harness.certificates(request_id)
+    assert cert["summary"] == {"erased": 0, "anonymised": 0, "kept": 0, "referred": 0}
+    assert cert["rescan"]["clean"]
+
+
+async def test_an_ambiguous_record_always_waits_for_a_person(second: Harness) -> None:
+    """A call naming a case number no case has: whether the case still needs it cannot be told."""
+    pool = await second.erasure.systems.pool("telephony")
+    await pool.execute(
+        """insert into call_logs (id, started_at, phone, direction, duration_seconds, agent, case_number, summary)
+           values (990000001, now(), '+4740000003', 'inbound', 30, 'agent-x', 'NO-SUCH-CASE', 'Ringte.')"""
+    )
+    request_id = await second.located("guarantor")
+    await second.fulfil(request_id)
+    assert await second.status(request_id) == "needs_review"
+    reasons = await second.pool.fetchval(
+        "select review_reasons from erasure_plans where request_id = $1", request_id
+    )
+    assert reasons == ["ambiguous"]
+    [call] = await second.rows("telephony", "select restricted from call_logs where id = 990000001")
+    assert call["restricted"] is False  # nothing done before a person decides
