@@ -75,7 +75,7 @@ class Harness:
     """Everything a test needs to take a showcase subject from `located` to a finished erasure."""
 
     catalogue: Catalogue
-    demo: DemoSystems
+    demo: DemoSystems | DemoAt
     pool: asyncpg.Pool
     erasure: Erasure
     rights: Rights
@@ -161,8 +161,16 @@ class Harness:
         return await pool.fetch(sql, *args)  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class DemoAt:
+    """Where a demo load is, for a worker process that did not load it."""
+
+    server_url: str
+    prefix: str
+
+
 async def harness_for(
-    catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, **settings: Any
+    catalogue: Catalogue, demo: DemoSystems | DemoAt, pool: asyncpg.Pool, **settings: Any
 ) -> Harness:
     locator_settings = LocatorSettings.model_validate(
         {"demo_database_prefix": demo.prefix, "locator_system_cooldown_seconds": 0.0}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from services.erasure.certificate import check_rescan
@@ -28,10 +30,6 @@ SYSTEMS = (
 )
 
 
-class Killed(Exception):
-    """Stands in for a worker killed between two systems."""
-
-
 async def _snapshot(h: Harness) -> dict[str, list[tuple[object, ...]]]:
     state = {}
     for system in SYSTEMS:
@@ -46,7 +44,25 @@ async def _plan(h: Harness, request_id: uuid.UUID) -> tuple[uuid.UUID, ErasurePl
     return row["id"], ErasurePlan.from_json(row["plan"])
 
 
-async def test_a_worker_killed_mid_plan_ends_the_same_with_one_certificate(second: Harness) -> None:
+WORKER = """
+import asyncio, sys
+from services.catalogue.loader import load_catalogue
+from services.runtime.db import create_pool
+from services.erasure.worker import run_once
+from tests.erasure.conftest import harness_for, DemoAt
+
+async def main(database_url, server_url, prefix):
+    pool = await create_pool(database_url, min_size=1, max_size=3)
+    h = await harness_for(load_catalogue("catalogue"), DemoAt(server_url, prefix), pool)
+    await run_once(h.erasure, pool)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_a_worker_killed_mid_plan_ends_the_same_with_one_certificate(
+    second: Harness, database_url: str
+) -> None:
     fresh = second
     request_id = await fresh.located("health_note_debtor")
     await fresh.deliver(request_id)  # the plan is stored with the event; execution is the worker's
@@ -55,11 +71,12 @@ async def test_a_worker_killed_mid_plan_ends_the_same_with_one_certificate(secon
     plan_id, plan = await _plan(fresh, request_id)
     assert len(plan.by_system()) >= 2
 
-    async def die(system: str) -> None:
-        raise Killed(system)
-
-    with pytest.raises(Killed):
-        await fresh.erasure.execute(fresh.pool, plan_id, after_system=die)
+    # A worker process SIGKILLed right after its first system committed.
+    env = {**os.environ, "DSR_FAULT_CRASH_AT": "erasure.after_system:1"}
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, database_url, fresh.demo.server_url, fresh.demo.prefix, env=env
+    )
+    assert await worker.wait() == -signal.SIGKILL
     assert await fresh.status(request_id) == "fulfilling"
     assert (
         await fresh.pool.fetchval("select count(*) from erasure_plan_systems where plan_id = $1", plan_id)
