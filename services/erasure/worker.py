@@ -87,17 +87,22 @@ async def erasure_loop(erasure: Erasure, pool: asyncpg.Pool, poll_seconds: float
         wake.set()
 
     listener: asyncpg.Connection | None = None
-    while True:
-        try:
-            if listener is None or listener.is_closed():
-                listener = await pool.acquire()
-                await listener.add_listener("dsr_erasure", _notified)
-            await run_once(erasure, pool)
-        except Exception as exc:  # a system or the ledger away: the next round retries
-            log.warning("erasure round failed", extra={"error": type(exc).__name__})
-            if listener is not None:
-                await pool.release(listener)
-                listener = None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), poll_seconds)
-        wake.clear()
+    try:
+        while True:
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await pool.acquire()
+                    await listener.add_listener("dsr_erasure", _notified)
+                await run_once(erasure, pool)
+            except Exception as exc:  # a system or the ledger away: the next round retries
+                log.warning("erasure round failed", extra={"error": type(exc).__name__})
+                if listener is not None:
+                    await pool.release(listener)
+                    listener = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), poll_seconds)
+            wake.clear()
+    finally:
+        if listener is not None:
+            await listener.remove_listener("dsr_erasure", _notified)
+            await pool.release(listener)
