@@ -301,6 +301,9 @@ def bench_intake(
 def bench_erasure(
     runs: Annotated[int, typer.Option(help="Subjects erased (after two warm-up runs).")] = 30,
     subjects: Annotated[int, typer.Option(help="Demo people besides the showcase subjects.")] = 1000,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/erasure.json"
+    ),
 ) -> None:
     """Erase a subject with records in every system: plan, execution, re-scan, certificate (JSON+HTML)."""
     import json
@@ -308,7 +311,11 @@ def bench_erasure(
     from services.erasure.bench import main as run_bench
 
     _stop_on_sigterm()
-    console.print(json.dumps(run_bench(runs=runs, subjects=subjects, print_line=console.print), indent=2))
+    figures = json.dumps(run_bench(runs=runs, subjects=subjects, print_line=console.print), indent=2)
+    console.print(figures)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(figures + "\n")
+    console.print(f"Figures written to {output}")
 
 
 @bench_app.command("locator")
