@@ -149,6 +149,23 @@ async def test_unsubscribe_deletes_the_subscription_and_opt_out_suppresses_at_on
     assert case["restricted"] is False  # an opt-out touches marketing only
 
 
+async def test_consent_withdrawal_erases_what_rests_on_consent_alone(second: Harness) -> None:
+    marketing = await second.erasure.systems.pool("marketing")
+    await marketing.execute(
+        """insert into newsletter_subscriptions (id, email, name, newsletter, subscribed_at, consent_text)
+           values (990000001, 'eva.sorbotten@eksempel.no', 'Eva', 'Kundeavisen', now(), 'Ja');
+           insert into event_signups (id, event, email, name, signed_up_at, attended)
+           values (990000001, 'Webinar', 'eva.sorbotten@eksempel.no', 'Eva', now(), true)"""
+    )
+    request_id = await second.located("unknown_person", RequestType.consent_withdrawal)
+    await second.fulfil(request_id)
+    assert await second.status(request_id) == "completed"
+    assert await second.rows("marketing", "select 1 from newsletter_subscriptions where id = 990000001") == []
+    assert len(await second.rows("marketing", "select 1 from event_signups where id = 990000001")) == 1
+    [cert] = await second.certificates(request_id)
+    assert cert["summary"]["erased"] == 1 and cert["rescan"]["clean"]
+
+
 def test_consent_withdrawal_concerns_only_what_rests_on_consent_alone(harness: Harness) -> None:
     c = harness.catalogue
     assert concerns(c, Scope.consent_withdrawal, "marketing", "newsletter_subscriptions")
