@@ -187,3 +187,24 @@ async def test_an_ambiguous_record_always_waits_for_a_person(second: Harness) ->
     assert reasons == ["ambiguous"]
     [call] = await second.rows("telephony", "select restricted from call_logs where id = 990000001")
     assert call["restricted"] is False  # nothing done before a person decides
+
+
+async def test_a_rescan_that_finds_what_the_plan_did_not_keep_goes_to_a_person(harness: Harness) -> None:
+    """A sign-up stored between planning and execution is found by the re-scan: never `completed`."""
+    request_id = await harness.located("unknown_person")
+    await harness.deliver(request_id)
+    marketing = await harness.erasure.systems.pool("marketing")
+    await marketing.execute(
+        """insert into downloads (id, email, asset, downloaded_at)
+           values (990000002, 'eva.sorbotten@eksempel.no', 'guide.pdf', now())"""
+    )
+    try:
+        await harness.fulfil_pending()
+        assert await harness.status(request_id) == "needs_review"
+        [cert] = await harness.certificates(request_id)
+        assert cert["rescan"]["clean"] is False
+        assert cert["rescan"]["unexpected"] == [
+            {"system": "marketing", "table": "downloads", "key": ["990000002"]}
+        ]
+    finally:
+        await marketing.execute("delete from downloads where id = 990000002")
