@@ -21,13 +21,14 @@ from typing import Any
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import RecipientNotified, RequestFulfilled
-from schemas.registry import FULFILLED, NOTICES
+from schemas.events import RequestFulfilled
+from schemas.registry import FULFILLED
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue
 from services.documents.templates import Language
 from services.erasure.certificate import FoundRow, Rescan, certificate, check_rescan, unsearched
+from services.erasure.notices import notify_recipients
 from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
 from services.erasure.retention import Action, Method
@@ -369,34 +370,6 @@ class Erasure:
                 affected[(recipient, word)].add(f"{record.system}.{record.table}")
                 counts[(recipient, word)] += 1
         return await notify_recipients(conn, request_id, reference, affected, counts)
-
-
-async def notify_recipients(
-    conn: asyncpg.Connection,
-    request_id: uuid.UUID,
-    reference: str,
-    affected: dict[tuple[str, str], set[str]],
-    counts: dict[tuple[str, str], int],
-) -> list[str]:
-    """Enqueue the recipient notices; returns the recipients told."""
-    for (recipient, change), tables in sorted(affected.items()):
-        await enqueue(
-            conn,
-            NOTICES,
-            Envelope[RecipientNotified](
-                event_type="recipient.notified",
-                producer=NAME,
-                request_id=request_id,
-                payload=RecipientNotified(
-                    reference=reference,
-                    recipient=recipient,
-                    change=change,
-                    tables=sorted(tables),
-                    record_count=counts[(recipient, change)],
-                ),
-            ),
-        )
-    return sorted({recipient for recipient, _ in affected})
 
 
 async def finish_request(

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from schemas.requests import RequestType
+from services.erasure.notices import recipients_told
 from services.erasure.rights import NoTask
 from services.erasure.scopes import Scope, concerns
 from services.erasure.suppression import is_suppressed
@@ -51,6 +52,10 @@ async def test_rectification_corrects_only_rectifiable_columns_and_audits_old_an
     assert all(
         n["change"] == "rectified" and n["tables"] == ["debt_collection.case_parties"] for n in notices
     )
+    async with harness.pool.acquire() as conn:  # what a later access request's extract can list
+        told = await recipients_told(conn, {"national_id": "23875910027"})
+    assert {t["recipient"] for t in told} == {n["recipient"] for n in notices}
+    assert all(t["change"] == "rectified" and t["reference"].startswith("DSR-TEST-") for t in told)
 
 
 async def test_a_correction_of_a_column_that_is_not_rectifiable_goes_to_a_person(harness: Harness) -> None:

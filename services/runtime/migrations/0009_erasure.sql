@@ -85,3 +85,15 @@ create table suppressions (
     request_id  uuid references requests (id),
     created_at  timestamptz not null default now()
 );
+
+-- Art. 19 notices given, kept so that a later access request's extract can list who was told.
+create table recipient_notices (
+    id            bigserial primary key,
+    request_id    uuid not null references requests (id),
+    recipient     text not null,               -- the recipient's key in parties.yaml
+    change        text not null check (change in ('erased', 'anonymised', 'rectified', 'restricted')),
+    tables        text[] not null,
+    record_count  int not null,
+    created_at    timestamptz not null default now()
+);
+create index recipient_notices_request on recipient_notices (request_id);
