@@ -110,3 +110,8 @@ AMBIGUOUS = Reason(
     "We could not establish whether a rule to keep it applies; a person decides.",
     "Vi kunne ikke fastslå om en regel om oppbevaring gjelder; en saksbehandler avgjør.",
 )
+MANUAL = Reason(
+    "manual_system",
+    "This system has no interface; a person erases or restricts the record by hand.",
+    "Dette systemet har ikke grensesnitt; en saksbehandler sletter eller sperrer posten manuelt.",
+)

@@ -116,6 +116,8 @@ class RecordFacts:
     values: Mapping[str, Any] | None
     linked: Mapping[str, LinkedRecord] = field(default_factory=dict)
     """Hold column -> the record it names (see `linked_table`)."""
+    readable: bool = True
+    """False: a system without an interface (manual); an agent must act in it."""
 
 
 def linked_table(catalogue: Catalogue, system: str, table: str, column: str) -> tuple[str, str, str] | None:
@@ -148,6 +150,8 @@ def decide(catalogue: Catalogue, facts: RecordFacts, today: date) -> Decision:
         or (table.retention is not None and table.retention.kind is RetentionKind.controller)
     ):
         return Decision(Action.refer, reasons.REFERRED)
+    if not facts.readable:
+        return Decision(Action.restrict, reasons.MANUAL, while_=UNDECIDED, review="manual_system")
     if facts.values is None:
         return Decision(Action.erase, reasons.ALREADY_GONE)
     review = "special_category" if _holds_special(catalogue, table, facts.values) else None

@@ -95,7 +95,10 @@ class SourceSystems:
             table = self.catalogue.systems[system].tables[table_name]
             wanted[(system, table_name)].append(tuple(str(primary_key[c]) for c in table.primary_key))
         rows: dict[RowId, dict[str, Any]] = {}
+        manual = {name for name, spec in self.catalogue.systems.items() if spec.connection.engine == "manual"}
         for (system, table_name), keys in wanted.items():
+            if system in manual:
+                continue
             for found_key, found in (await self._read(system, table_name, keys)).items():
                 rows[(system, table_name, found_key)] = found
         linked = await self._linked(rows)
@@ -116,7 +119,9 @@ class SourceSystems:
                     fingerprints[(system, table_name, key)] = fingerprint(
                         self.hash_key, identifying_values(table, values)
                     )
-                facts.append(RecordFacts(system, table_name, key, values, links))
+                facts.append(
+                    RecordFacts(system, table_name, key, values, links, readable=system not in manual)
+                )
         return facts, fingerprints
 
     async def _read(

@@ -241,3 +241,9 @@ def test_the_catalogue_rules_read_as_the_policy_says() -> None:
     assert decide(CATALOGUE, note, TODAY).review == "special_category"
     contact = RecordFacts("crm", "contacts", ("1",), {"relationship_ended_on": None})
     assert decide(CATALOGUE, contact, TODAY).action is Action.anonymise  # no legal hold: the request wins
+
+
+def test_a_record_in_a_system_without_an_interface_waits_for_a_person() -> None:
+    fact = RecordFacts("crm", "contacts", ("1",), None, readable=False)
+    decision = decide(CATALOGUE, fact, TODAY)
+    assert decision.kept and decision.review == "manual_system" and not decision.changes_source
