@@ -9,7 +9,8 @@ from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactStore
 from services.catalogue.model import Catalogue
 from services.erasure.flow import Erasure
-from services.erasure.rights import HANDLED, Rights
+from services.erasure.rights import HANDLED
+from services.erasure.rights import Rights as Rights
 from services.erasure.settings import ErasureSettings
 from services.erasure.systems import SourceSystems
 from services.erasure.worker import erasure_loop

@@ -26,10 +26,7 @@ from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
-from services.erasure.rights import Rights
-from services.erasure.service import HANDLED as rights_handled
-from services.erasure.service import background as rights_background
-from services.erasure.service import build_rights
+from services.erasure import service as erasure
 from services.fulfilment.extract import HeldRecord, assemble, holds_special_category
 from services.fulfilment.sources import SourceReader
 from services.locator.settings import LocatorSettings
@@ -50,7 +47,7 @@ class Fulfilment:
         catalogue: Catalogue,
         sources: SourceReader,
         artifacts: ArtifactStore,
-        rights: Rights | None = None,
+        rights: erasure.Rights | None = None,
     ):
         self.catalogue = catalogue
         self.sources = sources
@@ -61,7 +58,7 @@ class Fulfilment:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
-        if self.rights is not None and payload.type in rights_handled:  # erasure and the other rights
+        if self.rights is not None and payload.type in erasure.HANDLED:  # erasure and the other rights
             await self.rights.on_located(conn, event.request_id, payload.type)
             return
         artifacts, final = 0, RequestStatus.completed
@@ -129,7 +126,7 @@ def build(runtime: Runtime) -> Fulfilment:
         catalogue,
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
-        build_rights(catalogue, runtime),
+        erasure.build_rights(catalogue, runtime),
     )
 
 
@@ -161,8 +158,8 @@ async def purge_artifacts(runtime: Runtime) -> None:
 
 
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
-    rights = build_rights(load_catalogue(runtime.settings.catalogue_dir), runtime)
-    return [purge_artifacts(runtime), *rights_background(rights, runtime)]
+    rights = erasure.build_rights(load_catalogue(runtime.settings.catalogue_dir), runtime)
+    return [purge_artifacts(runtime), *erasure.background(rights, runtime)]
 
 
 SPEC = ServiceSpec(NAME, consumers=consumers, background=background, title="DSR fulfilment")
