@@ -149,3 +149,22 @@ class DeadLetterRecorded(_Payload):
     source_offset: int
     original_key_b64: str | None = None
     original_value_b64: str = Field(description="The message exactly as received, for re-drive")
+
+
+class RecipientNotified(_Payload):
+    """Art. 19: a recipient the catalogue lists for the affected tables is to be told that data it
+    received was erased, anonymised, rectified or restricted (the notifier sends it)."""
+
+    reference: str
+    recipient: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="The recipient's key in parties.yaml")
+    change: str = Field(pattern=r"^(erased|anonymised|rectified|restricted)$")
+    tables: list[str] = Field(description="`system.table` of every affected table the recipient receives")
+    record_count: int = Field(ge=0)
+
+
+class RestrictionLifting(_Payload):
+    """Art. 18(3): the subject is told, before it happens, that a restriction will be lifted."""
+
+    reference: str
+    record_count: int = Field(ge=0)
+    lifted_by: str

@@ -31,6 +31,7 @@ from schemas.registry import (
     INTAKE,
     INTAKE_OUTCOMES,
     LOCATED,
+    NOTICES,
     REFERRALS,
     REQUESTS,
     SLA,
@@ -61,6 +62,7 @@ PARTIES: dict[str, tuple[str, str]] = {
     FULFILLED: ("the fulfilment service", "SLA tracking and the notifier"),
     REFERRALS: ("the fulfilment service", "the client notifier (tells each controller client)"),
     SLA: ("the tracker service", "operations alerting and the notifier"),
+    NOTICES: ("the fulfilment service", "the notifier (recipients and subjects)"),
     DEAD_LETTER: ("any consumer that cannot use a message", "operators (inspection and re-drive)"),
 }
 

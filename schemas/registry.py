@@ -46,6 +46,7 @@ FULFILLED = "dsr.fulfilled.v1"
 SLA = "dsr.sla.v1"
 REFERRALS = "dsr.referrals.v1"
 DEAD_LETTER = "dsr.dead-letter.v1"
+NOTICES = "dsr.notices.v1"
 
 EVENTS: dict[str, EventSpec] = {
     spec.event_type: spec
@@ -91,6 +92,18 @@ EVENTS: dict[str, EventSpec] = {
         ),
         EventSpec("request.overdue", events.DeadlineMissed, SLA, summary="Still open after the due date."),
         EventSpec(
+            "recipient.notified",
+            events.RecipientNotified,
+            NOTICES,
+            summary="A recipient must be told of an erasure, rectification or restriction (Art. 19).",
+        ),
+        EventSpec(
+            "subject.restriction_lifting",
+            events.RestrictionLifting,
+            NOTICES,
+            summary="The subject is told before a restriction is lifted (Art. 18(3)).",
+        ),
+        EventSpec(
             "dead_letter.recorded",
             events.DeadLetterRecorded,
             DEAD_LETTER,
@@ -119,6 +132,9 @@ _TOPIC_LIST = (
         retention_ms=14 * DAY_MS,
     ),
     TopicSpec(SLA, key="request_id", summary="Deadline warnings from SLA tracking: at risk, overdue."),
+    TopicSpec(
+        NOTICES, key="request_id", summary="Notices to send: recipients (Art. 19) and subjects (Art. 18(3))."
+    ),
     TopicSpec(
         DEAD_LETTER,
         key="original key",

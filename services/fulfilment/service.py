@@ -1,15 +1,16 @@
 """Fulfilment's flow: `request.located` in, the right fulfilled, `request.fulfilled` out.
 
-Access and portability requests get their extract (`access.py`): JSON, HTML and PDF, or the
-portability zip, stored encrypted; the request is completed in the same transaction, so never
-before its artifacts exist. The other rights still complete with the skeleton step until their
-issue (erasure and the rest) lands.
+Access and portability requests get their extract (`access.py`): JSON, HTML and (for an answer
+by post) PDF, or the portability zip, stored encrypted; the request is completed in the same
+transaction, so never before its artifacts exist. Erasure and the other rights go to
+`services.erasure` (plans, the erasure worker in `background`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactStore
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue
+from services.erasure import service as erasure
 from services.fulfilment.access import AccessFulfilment
 from services.fulfilment.extract import Company
 from services.fulfilment.sources import SourceReader
@@ -46,16 +48,21 @@ class Fulfilment:
         sources: SourceReader,
         artifacts: ArtifactStore,
         company: Company | None = None,
+        rights: erasure.Rights | None = None,
     ):
         self.catalogue = catalogue
         self.sources = sources
         self.artifacts = artifacts
         self.access = AccessFulfilment(catalogue, sources, artifacts, company or company_of(Settings()))
+        self.rights = rights
 
     async def on_located(self, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         payload: SubjectLocated = event.payload
         assert event.request_id is not None
         await change_status(conn, event.request_id, RequestStatus.fulfilling, actor=NAME)
+        if self.rights is not None and payload.type in erasure.HANDLED:  # erasure and the other rights
+            await self.rights.on_located(conn, event.request_id, payload.type)
+            return
         artifacts, final = 0, RequestStatus.completed
         if payload.type in (RequestType.access, RequestType.portability):
             # Stores the artifacts, then completes (or refers) and announces; or waits for a
@@ -94,6 +101,7 @@ def build(runtime: Runtime) -> Fulfilment:
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
         company_of(settings),
+        erasure.build_rights(catalogue, runtime),
     )
 
 
@@ -136,6 +144,9 @@ async def purge_artifacts(runtime: Runtime) -> None:
         await asyncio.sleep(3600)
 
 
-SPEC = ServiceSpec(
-    NAME, consumers=consumers, background=lambda runtime: [purge_artifacts(runtime)], title="DSR fulfilment"
-)
+def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
+    rights = erasure.build_rights(load_catalogue(runtime.settings.catalogue_dir), runtime)
+    return [purge_artifacts(runtime), *erasure.background(rights, runtime)]
+
+
+SPEC = ServiceSpec(NAME, consumers=consumers, background=background, title="DSR fulfilment")

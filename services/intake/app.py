@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.audit import api as audit_api
+from services.erasure import http as erasure_http
 from services.fulfilment import api as review
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
@@ -38,7 +39,14 @@ def configure(app: FastAPI) -> None:
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router, review.router, audit_api.router, public_pages.router],
+    routers=[
+        http.router,
+        downloads.router,
+        review.router,
+        erasure_http.router,
+        audit_api.router,
+        public_pages.router,
+    ],
     title="DSR pipeline API",
     configure=configure,
     background=public_verification.background,  # refuses requests left unconfirmed (issue 11)

@@ -255,10 +255,12 @@ def _mount_subcommands() -> None:
     from services.audit.cli import app as audit_app
     from services.catalogue.cli import app as catalogue_app
     from services.demo.cli import app as demo_app
+    from services.erasure.cli import app as erasure_app
 
     app.add_typer(catalogue_app, name="catalogue", help="The data catalogue: check it.")
     app.add_typer(demo_app, name="demo", help="The demo source systems and showcase subjects.")
     app.add_typer(audit_app, name="audit", help="The audit trail: verify its hash chains, anchor days.")
+    app.add_typer(erasure_app, name="erasure", help="Erasure: replay the erasure ledger after a restore.")
 
 
 _mount_subcommands()
@@ -367,6 +369,27 @@ def bench_intake(
             supervisor.stop()
         broker.stop()
         postgres.stop()
+
+
+@bench_app.command("erasure")
+def bench_erasure(
+    runs: Annotated[int, typer.Option(help="Subjects erased (after two warm-up runs).")] = 30,
+    subjects: Annotated[int, typer.Option(help="Demo people besides the showcase subjects.")] = 1000,
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/erasure.json"
+    ),
+) -> None:
+    """Erase a subject with records in every system: plan, execution, re-scan, certificate (JSON+HTML)."""
+    import json
+
+    from services.erasure.bench import main as run_bench
+
+    _stop_on_sigterm()
+    figures = json.dumps(run_bench(runs=runs, subjects=subjects, print_line=console.print), indent=2)
+    console.print(figures)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(figures + "\n")
+    console.print(f"Figures written to {output}")
 
 
 @bench_app.command("locator")

@@ -86,6 +86,16 @@ SAMPLES: dict[str, BaseModel] = {
     "request.overdue": events.DeadlineMissed(
         reference="DSR-2026-000123", due_date=date(2026, 12, 24), days_overdue=2
     ),
+    "recipient.notified": events.RecipientNotified(
+        reference="DSR-2026-000123",
+        recipient="creditor",
+        change="erased",
+        tables=["debt_collection.case_notes"],
+        record_count=2,
+    ),
+    "subject.restriction_lifting": events.RestrictionLifting(
+        reference="DSR-2026-000123", record_count=3, lifted_by="agent-kari"
+    ),
     "dead_letter.recorded": events.DeadLetterRecorded(
         reason_code="decode.json",
         consumer="locator",

@@ -72,6 +72,18 @@ SAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
     },
     "request.at_risk": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_left": 5},
     "request.overdue": {"reference": "DSR-2026-000123", "due_date": "2026-12-24", "days_overdue": 2},
+    "recipient.notified": {
+        "reference": "DSR-2026-000123",
+        "recipient": "it_support",
+        "change": "restricted",
+        "tables": ["crm.contacts"],
+        "record_count": 1,
+    },
+    "subject.restriction_lifting": {
+        "reference": "DSR-2026-000123",
+        "record_count": 2,
+        "lifted_by": "agent-kari",
+    },
     "dead_letter.recorded": {
         "reason_code": "malformed.json",
         "consumer": "locator",

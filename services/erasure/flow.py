@@ -1,0 +1,395 @@
+"""Erasure in the ledger: a plan is stored, approved (by rule or by an agent), executed system by
+system, checked by searching again, certified, and the request finished.
+
+Every step leaves its state in PostgreSQL, so a worker killed anywhere resumes where it stopped:
+the plan is stored with the event that caused it; each system's part is applied in one source
+transaction and then recorded as done together with its ledger entries; the end (re-scan,
+certificate, schedule, notices, status) is one ledger transaction that runs once per plan.
+Applying a system's part again changes nothing, so a crash between the two commits is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from schemas.events import RequestFulfilled
+from schemas.registry import FULFILLED
+from schemas.requests import RequestStatus, RequestType
+from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.catalogue.model import Catalogue
+from services.documents.templates import Language
+from services.erasure.certificate import FoundRow, Rescan, certificate, check_rescan, unsearched
+from services.erasure.notices import notify_recipients
+from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
+from services.erasure.render import certificate_html, certificate_pdf
+from services.erasure.retention import Action, Method
+from services.erasure.scopes import Scope
+from services.erasure.settings import ErasureSettings
+from services.erasure.suppression import suppress
+from services.erasure.systems import SourceSystems, changes_of, controllers
+from services.locator.locate import Located, Locator
+from services.locator.store import read_seeds
+from services.runtime.faults import crash_point
+from services.runtime.ledger import audit, change_status
+from services.runtime.outbox import enqueue
+
+NAME = "fulfilment"
+log = logging.getLogger(__name__)
+
+CHANGE_WORD = {Action.erase: "erased", Action.anonymise: "anonymised", Action.restrict: "restricted"}
+
+
+class Erasure:
+    """Plans and executes erasures (and the narrower rights built on the same plan)."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        systems: SourceSystems,
+        locator: Locator,
+        artifacts: ArtifactStore,
+        settings: ErasureSettings,
+        hash_key: bytes,
+    ) -> None:
+        self.hash_key = hash_key
+        self.catalogue = catalogue
+        self.systems = systems
+        self.locator = locator
+        self.artifacts = artifacts
+        self.settings = settings
+
+    # ------------------------------------------------------------------------------------ plan
+
+    async def plan(
+        self,
+        conn: asyncpg.Connection,
+        request_id: uuid.UUID,
+        scope: Scope,
+        *,
+        today: date | None = None,
+        actor: str = NAME,
+    ) -> tuple[uuid.UUID, str]:
+        """Decide every found record and store the plan (once per request); returns its id and
+        status. A plan that needs a person moves the request to `needs_review`."""
+        existing = await conn.fetchrow(
+            "select id, status from erasure_plans where request_id = $1 and kind = 'request'", request_id
+        )
+        if existing is not None:
+            return existing["id"], existing["status"]
+        found = await conn.fetch(
+            'select system, "table", primary_key from findings where request_id = $1', request_id
+        )
+        facts, fingerprints = await self.systems.read_facts(
+            (r["system"], r["table"], r["primary_key"]) for r in found
+        )
+        plan = build_plan(
+            self.catalogue,
+            facts,
+            today=today or datetime.now(UTC).date(),
+            fingerprints=fingerprints,
+            approval_required=self.settings.erasure_approval_required,
+            scope=scope,
+            controllers=await controllers(self.systems, facts),
+        )
+        review = plan.review_reasons
+        status = "needs_review" if review else "approved"
+        plan_id = uuid.uuid4()
+        await conn.execute(
+            """insert into erasure_plans (id, request_id, kind, status, plan, review_reasons)
+               values ($1, $2, 'request', $3, $4, $5)""",
+            plan_id,
+            request_id,
+            status,
+            plan.to_json(),
+            review,
+        )
+        counts: dict[str, int] = defaultdict(int)
+        for record in plan.records:
+            counts[record.decision.action.value] += 1
+        await audit(
+            conn,
+            request_id,
+            actor,
+            "erasure_planned",
+            {"plan_id": str(plan_id), "scope": scope.value, "actions": dict(counts), "review": review},
+        )
+        if review:
+            await change_status(
+                conn,
+                request_id,
+                RequestStatus.needs_review,
+                actor=actor,
+                reason=f"erasure plan needs approval: {', '.join(review)}",
+            )
+        await conn.execute("select pg_notify('dsr_erasure', $1)", str(plan_id))
+        return plan_id, status
+
+    # --------------------------------------------------------------------------------- execute
+
+    async def execute(self, pool: asyncpg.Pool, plan_id: uuid.UUID) -> bool:
+        """Run an approved plan to its end; False when it is not approved or another worker has it."""
+        async with pool.acquire() as conn:
+            locked = await conn.fetchval(
+                "select pg_try_advisory_lock(hashtext('dsr_erasure_plan'), hashtext($1))", str(plan_id)
+            )
+            if not locked:
+                return False
+            try:
+                row = await conn.fetchrow(
+                    "select kind, status, plan, request_id from erasure_plans where id = $1", plan_id
+                )
+                if row is None or row["status"] != "approved":
+                    return False
+                plan = ErasurePlan.from_json(row["plan"])
+                done = {
+                    r["system"]
+                    for r in await conn.fetch(
+                        "select system from erasure_plan_systems where plan_id = $1", plan_id
+                    )
+                }
+                for system, records in plan.by_system():
+                    if system in done:
+                        continue
+                    changed = await self.systems.apply(system, changes_of(records))
+                    async with conn.transaction():
+                        await self._record_system(conn, plan_id, system, records, changed)
+                    crash_point("erasure.after_system")  # the fault suite kills a worker here
+                await self._finish(conn, plan_id, row["kind"], row["request_id"], plan)
+                return True
+            finally:
+                await conn.execute(
+                    "select pg_advisory_unlock(hashtext('dsr_erasure_plan'), hashtext($1))", str(plan_id)
+                )
+
+    async def _record_system(
+        self,
+        conn: asyncpg.Connection,
+        plan_id: uuid.UUID,
+        system: str,
+        records: Sequence[PlannedRecord],
+        changed: int,
+    ) -> None:
+        await conn.execute(
+            """insert into erasure_plan_systems (plan_id, system, changed) values ($1, $2, $3)
+               on conflict do nothing""",
+            plan_id,
+            system,
+            changed,
+        )
+        await conn.executemany(
+            """insert into erasure_ledger (plan_id, system, "table", record_key, method, columns, fingerprint)
+               values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing""",
+            [
+                (
+                    plan_id,
+                    system,
+                    r.table,
+                    dict(r.key),
+                    r.decision.method.value,
+                    list(r.decision.columns),
+                    r.fingerprint,
+                )
+                for r in records
+                if r.decision.method is not Method.none
+            ],
+        )
+
+    async def _rescan(self, conn: asyncpg.Connection, request_id: uuid.UUID, plan: ErasurePlan) -> Rescan:
+        seeds = await read_seeds(conn, request_id)
+        outcome = await self.locator.locate(seeds)
+        if not isinstance(outcome, Located):
+            return unsearched()
+        found: list[FoundRow] = [
+            (
+                f.row.system,
+                f.row.table,
+                dict(zip(f.primary_key_columns, f.row.key, strict=True)),
+                f.chain,
+            )
+            for f in outcome.findings
+        ]
+        return check_rescan(plan, found, [(s, t, k, ()) for s, t, k in plan.untouched])
+
+    async def _finish(
+        self,
+        conn: asyncpg.Connection,
+        plan_id: uuid.UUID,
+        kind: str,
+        request_id: uuid.UUID | None,
+        plan: ErasurePlan,
+    ) -> None:
+        """The end of a plan, once: re-scan, certificate, schedule, notices, the request's status."""
+        rescan = await self._rescan(conn, request_id, plan) if request_id is not None else None
+        now = datetime.now(UTC)
+        async with conn.transaction():
+            status = await conn.fetchval("select status from erasure_plans where id = $1 for update", plan_id)
+            if status != "approved":
+                return
+            await conn.execute(
+                "update erasure_plans set status = 'executed', executed_at = $2, rescan = $3 where id = $1",
+                plan_id,
+                now,
+                None if rescan is None else rescan.as_dict(),
+            )
+            await self._schedule(conn, plan, request_id)
+            if request_id is None or rescan is None:
+                await audit(conn, None, NAME, "scheduled_erasure_executed", {"plan_id": str(plan_id)})
+                return
+            request = await conn.fetchrow(
+                "select reference, type, language from requests where id = $1", request_id
+            )
+            recipients = await self._notify_recipients(conn, request_id, request["reference"], plan)
+            await self._remember(conn, request_id, plan)
+            content = certificate(
+                self.catalogue,
+                plan,
+                reference=request["reference"],
+                request_type=request["type"],
+                executed_at=now,
+                rescan=rescan,
+                recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
+                controllers=plan.controllers,
+            )
+            stored = await self.store_certificate(conn, request_id, content, request["language"])
+            await audit(
+                conn,
+                request_id,
+                NAME,
+                "erasure_executed",
+                {"plan_id": str(plan_id), "summary": content["summary"], "rescan": rescan.as_dict()},
+            )
+            if plan.controllers:
+                await audit(
+                    conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(plan.controllers)}
+                )
+            current = await conn.fetchval("select status from requests where id = $1", request_id)
+            if current != RequestStatus.fulfilling.value:  # cancelled meanwhile: the record stays
+                await audit(conn, request_id, NAME, "erasure_finished_after", {"status": current})
+                return
+            if not rescan.clean:
+                await change_status(
+                    conn,
+                    request_id,
+                    RequestStatus.needs_review,
+                    actor=NAME,
+                    reason="re-scan found records the plan did not keep"
+                    if rescan.searched
+                    else "re-scan could not finish",
+                )
+                return
+            final = RequestStatus.referred if plan.referred_only else RequestStatus.completed
+            reason = "referred to the controller" if plan.referred_only else "erasure executed, re-scan clean"
+            await finish_request(conn, request_id, RequestType(request["type"]), final, reason, stored)
+
+    async def store_certificate(
+        self, conn: asyncpg.Connection, request_id: uuid.UUID, content: dict[str, Any], language: str
+    ) -> int:
+        """JSON and HTML always, PDF when configured; returns how many artifacts were stored."""
+        lang: Language = "en" if language == "en" else "nb"
+        reference = content["reference"]
+        documents = [
+            ("application/json", "json", json.dumps(content, ensure_ascii=False, indent=2).encode()),
+            ("text/html; charset=utf-8", "html", certificate_html(content, lang).encode()),
+        ]
+        if self.settings.erasure_pdf:
+            documents.append(("application/pdf", "pdf", certificate_pdf(content, lang)))
+        for media_type, suffix, body in documents:
+            await self.artifacts.put(
+                conn,
+                request_id=request_id,
+                kind=ArtifactKind.erasure_certificate,
+                media_type=media_type,
+                filename=f"{reference}-erasure-certificate.{suffix}",
+                content=body,
+                actor=NAME,
+            )
+        return len(documents)
+
+    async def _schedule(
+        self, conn: asyncpg.Connection, plan: ErasurePlan, request_id: uuid.UUID | None
+    ) -> None:
+        """Records kept until a date are erased on that date by the scheduler."""
+        await conn.executemany(
+            """insert into erasure_schedule (system, "table", record_key, due_on, request_id)
+               values ($1, $2, $3, $4, $5)
+               on conflict (system, "table", record_key) do update
+                   set due_on = excluded.due_on, status = 'pending', done_at = null""",
+            [
+                (r.system, r.table, dict(r.key), r.decision.until, request_id)
+                for r in plan.records
+                if r.decision.action is Action.retain and r.decision.until is not None
+            ],
+        )
+
+    async def _remember(self, conn: asyncpg.Connection, request_id: uuid.UUID, plan: ErasurePlan) -> None:
+        """Restrictions made on request are recorded (to be lifted later); erased marketing data
+        puts the person on the suppression list so they are not added back."""
+        if plan.scope in (Scope.restriction.value, Scope.objection_restrict.value):
+            await conn.executemany(
+                """insert into restrictions (request_id, system, "table", record_key)
+                   values ($1, $2, $3, $4) on conflict do nothing""",
+                [
+                    (request_id, r.system, r.table, dict(r.key))
+                    for r in plan.records
+                    if r.decision.mark_restricted
+                ],
+            )
+        if any(r.system == "marketing" and r.decision.action is Action.erase for r in plan.records):
+            identifiers = {
+                r["kind"]: r["value"]
+                for r in await conn.fetch(
+                    "select kind, value from request_identifiers where request_id = $1", request_id
+                )
+            }
+            await suppress(conn, self.hash_key, identifiers, request_id=request_id)
+
+    async def _notify_recipients(
+        self, conn: asyncpg.Connection, request_id: uuid.UUID, reference: str, plan: ErasurePlan
+    ) -> list[str]:
+        """One notice per recipient and kind of change, naming the affected tables (Art. 19)."""
+        affected: dict[tuple[str, str], set[str]] = defaultdict(set)
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for record in plan.records:
+            d = record.decision
+            word = CHANGE_WORD.get(d.action)
+            if d.action is Action.retain and d.mark_restricted:
+                word = "restricted"
+            if word is None or (d.method is Method.none and not d.mark_restricted):
+                continue
+            table = self.catalogue.systems[record.system].tables[record.table]
+            for recipient in table.recipients:
+                affected[(recipient, word)].add(f"{record.system}.{record.table}")
+                counts[(recipient, word)] += 1
+        return await notify_recipients(conn, request_id, reference, affected, counts)
+
+
+async def finish_request(
+    conn: asyncpg.Connection,
+    request_id: uuid.UUID,
+    request_type: RequestType,
+    final: RequestStatus,
+    reason: str,
+    artifacts: int = 0,
+    *,
+    actor: str = NAME,
+) -> None:
+    await change_status(conn, request_id, final, actor=actor, reason=reason)
+    await enqueue(
+        conn,
+        FULFILLED,
+        Envelope[RequestFulfilled](
+            event_type="request.fulfilled",
+            producer=NAME,
+            request_id=request_id,
+            payload=RequestFulfilled(type=request_type, status=final, artifact_count=artifacts),
+        ),
+    )
