@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from services.catalogue.dsn import UnresolvedConnection, resolve_dsn
@@ -18,7 +18,7 @@ from services.catalogue.model import Catalogue, IdentifierType
 from services.locator.connectors import Connector, PostgresConnector, SystemUnavailable
 from services.locator.manual import AnswerPending, ManualConnector
 from services.locator.plan import SystemPlan, build_plans
-from services.locator.search import Finding, Search, SourceRow
+from services.locator.search import Candidate, Finding, Search, SourceRow
 from services.locator.settings import LocatorSettings
 
 
@@ -43,6 +43,10 @@ class NeedsReview:
     systems: tuple[str, ...] = ()
     rounds: int = 0
     statements: int = 0
+    candidates: tuple[Candidate, ...] = ()
+    """For an ambiguity: the people the identifiers lead to (personal data: for the ledger only)."""
+    shared: tuple[tuple[str, str], ...] = ()
+    """For an ambiguity: the (kind, value) pairs more than one candidate has."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,11 @@ class Locator:
             )
         return cls(plans, connectors, max_rounds=settings.locator_max_rounds)
 
-    async def locate(self, seeds: Mapping[IdentifierType, str]) -> Outcome:
-        search = Search(self.plans, dict(seeds))
+    async def locate(
+        self, seeds: Mapping[IdentifierType, str], shared: Collection[tuple[IdentifierType, str]] = ()
+    ) -> Outcome:
+        """`shared`: values a human said more than one person has (after resolving an ambiguity)."""
+        search = Search(self.plans, dict(seeds), frozenset(shared))
         searched: set[str] = set()
         statements = 0
         while (asked := search.next_round()) is not None:
@@ -149,7 +156,16 @@ class Locator:
                 search.absorb(name, result)
             search.settle(asked)
             if (ambiguity := search.ambiguity()) is not None:
-                return NeedsReview(ambiguity.reason_code, ambiguity.counts, (), search.rounds, statements)
+                people, common = search.candidates()
+                return NeedsReview(
+                    ambiguity.reason_code,
+                    ambiguity.counts,
+                    (),
+                    search.rounds,
+                    statements,
+                    tuple(people),
+                    tuple(sorted((kind.value, value) for kind, value in common)),
+                )
         search.finish()
         return Located(search.findings(), len(searched), search.rounds, statements)
 

@@ -25,6 +25,7 @@ from schemas.requests import RequestStatus, RequestType
 from services.catalogue.loader import load_catalogue
 from services.locator.locate import Located, Locator, NeedsReview, Outcome, Waiting
 from services.locator.manual import open_task
+from services.locator.review import read_resolution, save_review
 from services.locator.settings import LocatorSettings
 from services.locator.store import Wait, clear_wait, read_seeds, record_wait, save_findings, take_due_wait
 from services.runtime.consumer import EventConsumer
@@ -69,6 +70,11 @@ class LocatorFlow:
 
     async def _search(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> Outcome:
         seeds = await read_seeds(conn, request_id)
+        resolution = await read_resolution(conn, request_id)
+        if resolution is not None:
+            if resolution.nobody:  # a person decided none of the people found is the subject
+                return Located([], 0, 0, 0)
+            return await self.locator.locate({**resolution.seeds, **seeds}, resolution.shared)
         if not seeds:
             return Located([], 0, 0, 0)
         return await self.locator.locate(seeds)
@@ -89,6 +95,8 @@ class LocatorFlow:
             outcome = review
         await clear_wait(conn, request_id)
         if isinstance(outcome, NeedsReview):
+            if outcome.candidates:
+                await save_review(conn, request_id, outcome.candidates, outcome.shared)
             await change_status(
                 conn, request_id, RequestStatus.needs_review, actor=NAME, reason=outcome.reason_code
             )
