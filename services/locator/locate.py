@@ -76,6 +76,10 @@ class _Unresolved:
         return None
 
 
+async def _answered_by_hand() -> list[SourceRow]:
+    return []
+
+
 class Locator:
     """The catalogue's systems with their connectors; `locate` is safe to call concurrently."""
 
@@ -123,9 +127,13 @@ class Locator:
         return cls(plans, connectors, max_rounds=settings.locator_max_rounds)
 
     async def locate(
-        self, seeds: Mapping[IdentifierType, str], shared: Collection[tuple[IdentifierType, str]] = ()
+        self,
+        seeds: Mapping[IdentifierType, str],
+        shared: Collection[tuple[IdentifierType, str]] = (),
+        answered: Collection[str] = (),
     ) -> Outcome:
-        """`shared`: values a human said more than one person has (after resolving an ambiguity)."""
+        """`shared`: values a human said more than one person has (after resolving an ambiguity);
+        `answered`: manual systems an agent has searched by hand (their answer is in the ledger)."""
         search = Search(self.plans, dict(seeds), frozenset(shared))
         searched: set[str] = set()
         statements = 0
@@ -139,7 +147,9 @@ class Locator:
             ]
             results = await asyncio.gather(
                 *(
-                    self.connectors[name].search(asked.values, asked.parents.get(name, {}))
+                    _answered_by_hand()
+                    if name in answered and isinstance(self.connectors[name], ManualConnector)
+                    else self.connectors[name].search(asked.values, asked.parents.get(name, {}))
                     for name in systems
                 ),
                 return_exceptions=True,

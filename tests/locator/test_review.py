@@ -13,10 +13,11 @@ from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
 from services.demo.showcase import SHARED_PHONE, showcase_subject
 from services.locator.locate import Locator
+from services.locator.manual import ManualConnector, TaskConflict, answer_task
 from services.locator.review import ReviewConflict, read_review, resolve_ambiguity
 from services.locator.service import LocatorFlow, RetryLoop
 from tests.locator.conftest import locator_settings
-from tests.locator.test_flow import deliver, found, history
+from tests.locator.test_flow import deliver, found, history, insert_request
 
 
 @pytest.fixture
@@ -98,3 +99,24 @@ async def test_choosing_nobody_concludes_with_no_findings(
         "select event_type from outbox where request_id = $1 order by id desc limit 1", request_id
     )
     assert event_type == "request.located"
+
+
+async def test_an_answered_manual_task_lets_the_waiting_search_conclude(
+    locator: Locator, demo: DemoSystems, pool: asyncpg.Pool, database_url: str
+) -> None:
+    manual = Locator(locator.plans, {**locator.connectors, "telephony": ManualConnector("telephony")})
+    flow = LocatorFlow(manual, locator_settings(demo))
+    async with pool.acquire() as conn:
+        request_id = await insert_request(conn, "open_case_debtor")
+    await deliver(flow, pool, database_url, request_id)
+    task_id = await pool.fetchval("select id from manual_tasks where request_id = $1", request_id)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await answer_task(conn, task_id, found=False, note="", actor="agent-kari") == request_id
+        with pytest.raises(TaskConflict):
+            await answer_task(conn, task_id, found=False, note="", actor="agent-kari")
+    assert await RetryLoop(flow, pool, locator_settings(demo)).run_due() == 1
+    placed = {ref for ref in showcase_placements()["open_case_debtor"] if ref.system != "telephony"}
+    assert await found(pool, request_id) == placed
+    assert await pool.fetchval(
+        "select event_type from outbox where request_id = $1 order by id desc limit 1", request_id
+    ) == "request.located"
