@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.console import routes as console_routes
+from services.console import web as console_web
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.service import Conflict, NotFound
@@ -29,12 +31,13 @@ def configure(app: FastAPI) -> None:
     app.add_exception_handler(InvalidIdentifier, _invalid)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(NotFound, _not_found)
+    console_web.install(app)
 
 
 SPEC = ServiceSpec(
     "intake",
     consumers=agents.consumers,
-    routers=[http.router, downloads.router],
+    routers=[http.router, downloads.router, console_routes.router],
     title="DSR pipeline API",
     configure=configure,
 )
