@@ -96,8 +96,10 @@ async def detail(
         request_id,
     )
     findings = await conn.fetch(
-        """select system, count(*) as rows, array_agg(distinct c order by c) as categories
-           from findings, unnest(categories) as c where request_id = $1 group by system order by system""",
+        """select f.system, count(*) as rows,
+                  (select array_agg(distinct c order by c) from findings g, unnest(g.categories) as c
+                   where g.request_id = $1 and g.system = f.system) as categories
+           from findings f where f.request_id = $1 group by f.system order by f.system""",
         request_id,
     )
     audit = await conn.fetch(

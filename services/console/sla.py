@@ -4,6 +4,7 @@ geometry are pure; `snapshot` reads the ledger."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -63,8 +64,8 @@ def chart(durations: list[tuple[date, float]], *, today: date, width: int = 720,
     for day, days in durations:
         by_day.setdefault(day, []).append(days)
     medians = {day: statistics.median(values) for day, values in by_day.items()}
-    top = max([*medians.values(), 1.0])
-    top = float(int(top) + (0 if top == int(top) else 1))
+    highest = max([*medians.values(), 0.0])
+    top = float(max(4, 4 * math.ceil(highest / 4)))  # whole-day ticks
     left, bottom, plot_h = 40.0, height - 24.0, height - 40.0
     slot = (width - left - 8) / 30
     bars = []
@@ -72,7 +73,7 @@ def chart(durations: list[tuple[date, float]], *, today: date, width: int = 720,
         day = today - timedelta(days=29 - index)
         if day not in medians:
             continue
-        bar_h = plot_h * medians[day] / top
+        bar_h = max(plot_h * medians[day] / top, 2.0)  # a day with completions always shows
         bars.append(
             Bar(
                 day,
@@ -84,7 +85,7 @@ def chart(durations: list[tuple[date, float]], *, today: date, width: int = 720,
                 round(bar_h, 2),
             )
         )
-    ticks = [(round(top * i / 4, 1), round(bottom - plot_h * i / 4, 2)) for i in range(5)]
+    ticks = [(top * i / 4, round(bottom - plot_h * i / 4, 2)) for i in range(5)]
     return Chart(width, height, bars, top, ticks)
 
 

@@ -71,9 +71,15 @@ async def answer_task(
     if row is None:
         raise TaskConflict(str(task_id))
     await audit(
-        conn, row["request_id"], actor, "locator.manual_task_answered", {"system": row["system"], "found": found}
+        conn,
+        row["request_id"],
+        actor,
+        "locator.manual_task_answered",
+        {"system": row["system"], "found": found},
     )
-    await conn.execute("update locator_waits set next_attempt_at = now() where request_id = $1", row["request_id"])
+    await conn.execute(
+        "update locator_waits set next_attempt_at = now() where request_id = $1", row["request_id"]
+    )
     return row["request_id"]  # type: ignore[no-any-return]
 
 

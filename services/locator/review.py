@@ -70,7 +70,9 @@ async def read_review(conn: asyncpg.Connection, request_id: uuid.UUID) -> OpenRe
     return OpenReview(candidates, row["resolution"] is not None)
 
 
-def resolution_from(candidates: list[dict[str, Any]], shared: list[list[str]], choice: int | None) -> Resolution:
+def resolution_from(
+    candidates: list[dict[str, Any]], shared: list[list[str]], choice: int | None
+) -> Resolution:
     """The search's inputs for a choice. Pure."""
     pairs = frozenset((IdentifierType(kind), value) for kind, value in shared)
     if choice is None:

@@ -206,10 +206,10 @@ class Search:
                     identifiers.setdefault(kind.value, set()).add(value)
             people.append((identifiers, systems))
         seen: dict[tuple[str, str], int] = {}
-        for identifiers, _ in people:
-            for kind, values in identifiers.items():
-                for value in values:
-                    seen[(kind, value)] = seen.get((kind, value), 0) + 1
+        for found, _ in people:
+            for name, spotted in found.items():
+                for value in spotted:
+                    seen[(name, value)] = seen.get((name, value), 0) + 1
         shared = {(IdentifierType(kind), value) for (kind, value), count in seen.items() if count > 1}
         result = [
             Candidate(

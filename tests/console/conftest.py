@@ -84,8 +84,7 @@ async def stack(
             print(f"--- {process.service} log (tail) ---\n{process.logs()[-4000:]}")
         raise
     finally:
-        for process in processes:
-            await asyncio.to_thread(process.stop)
+        await asyncio.gather(*(asyncio.to_thread(process.stop) for process in processes))
         await drop_demo_systems(postgres.url(), prefix=prefix)
         admin = await asyncpg.connect(postgres.url())
         try:

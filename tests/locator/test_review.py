@@ -117,6 +117,9 @@ async def test_an_answered_manual_task_lets_the_waiting_search_conclude(
     assert await RetryLoop(flow, pool, locator_settings(demo)).run_due() == 1
     placed = {ref for ref in showcase_placements()["open_case_debtor"] if ref.system != "telephony"}
     assert await found(pool, request_id) == placed
-    assert await pool.fetchval(
-        "select event_type from outbox where request_id = $1 order by id desc limit 1", request_id
-    ) == "request.located"
+    assert (
+        await pool.fetchval(
+            "select event_type from outbox where request_id = $1 order by id desc limit 1", request_id
+        )
+        == "request.located"
+    )
