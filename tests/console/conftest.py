@@ -38,7 +38,10 @@ ACCOUNTS = {"agent-kari": "agent", "agent-ola": "agent", "dpo-nina": "dpo", "ops
 
 @pytest.fixture(scope="module")
 async def stack(
-    postgres: EmbeddedPostgres, broker: EmbeddedBroker, ledger_template: str, tmp_path_factory: pytest.TempPathFactory
+    postgres: EmbeddedPostgres,
+    broker: EmbeddedBroker,
+    ledger_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
     name = f"console_{uuid.uuid4().hex[:10]}"
     prefix = f"con{uuid.uuid4().hex[:6]}_"

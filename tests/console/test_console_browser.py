@@ -30,7 +30,9 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
         yield launched
         await launched.close()
 
@@ -85,6 +87,14 @@ async def test_an_agent_logs_a_verified_phone_request_watches_it_complete_and_do
     await sign_in(page, stack, "agent-kari")
     assert page.url.endswith("/console/queue")
     await page.screenshot(path=str(screenshot_path("console-queue")))
+    # The language switch (the script submits it on change): English, then back to bokmål.
+    async with page.expect_navigation():
+        await page.select_option("select[name=lang]", "en")
+    assert await page.inner_text("h1") == "Work queue"
+    await page.screenshot(path=str(screenshot_path("console-queue-en")))
+    async with page.expect_navigation():
+        await page.select_option("select[name=lang]", "nb")
+    assert await page.inner_text("h1") == "Arbeidskø"
 
     # A wrong national id: the message is next to the field, in plain Norwegian, and nothing is stored.
     await page.goto(f"{stack.url}/console/requests/new")
@@ -130,7 +140,9 @@ async def test_an_agent_logs_a_verified_phone_request_watches_it_complete_and_do
     await page.context.close()
 
 
-async def test_an_agent_resolves_the_shared_phone_and_the_request_continues(browser: Any, stack: Stack) -> None:
+async def test_an_agent_resolves_the_shared_phone_and_the_request_continues(
+    browser: Any, stack: Stack
+) -> None:
     page = await _page(browser)
     await sign_in(page, stack, "agent-ola")
     await log_phone_request(page, stack, phone=SHARED_PHONE)
@@ -151,7 +163,9 @@ async def test_an_agent_resolves_the_shared_phone_and_the_request_continues(brow
     await page.context.close()
 
 
-async def test_no_state_change_without_a_valid_csrf_token_or_a_live_session(browser: Any, stack: Stack) -> None:
+async def test_no_state_change_without_a_valid_csrf_token_or_a_live_session(
+    browser: Any, stack: Stack
+) -> None:
     page = await _page(browser)
     await sign_in(page, stack, "agent-kari")
     subject = showcase_subject("unknown_person").national_id
@@ -177,7 +191,9 @@ async def test_no_state_change_without_a_valid_csrf_token_or_a_live_session(brow
     csrf = await _csrf_of(page, stack, request_id)
     api = page.context.request
     # No token at all, and the right token without a session cookie: both refused.
-    no_token = await api.post(f"{stack.url}/console/requests/{request_id}/cancel", form={"reason": "no token"})
+    no_token = await api.post(
+        f"{stack.url}/console/requests/{request_id}/cancel", form={"reason": "no token"}
+    )
     assert no_token.status == 403
     anonymous = await browser.new_context()
     no_session = await anonymous.request.post(
@@ -287,7 +303,8 @@ async def test_the_sla_page_shows_deadlines_and_refreshes_live(browser: Any, sta
             date.today() + timedelta(days=18),
         )
         await conn.execute(
-            "insert into request_status_history (request_id, status, actor) values ($1, 'completed', 'test')", done
+            "insert into request_status_history (request_id, status, actor) values ($1, 'completed', 'test')",
+            done,
         )
     finally:
         await conn.close()
