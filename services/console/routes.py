@@ -7,6 +7,7 @@ form bodies and pages, never in URLs; page titles name references at most.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -140,7 +141,7 @@ async def sign_in(request: Request) -> Response:
     settings = console_settings(request)
     moment = now()
     async with runtime_pool(request).acquire() as conn:
-        if await throttle.refused(
+        throttled = await throttle.refused(
             conn,
             name,
             address,
@@ -148,21 +149,32 @@ async def sign_in(request: Request) -> Response:
             window=timedelta(seconds=settings.console_signin_window_seconds),
             max_account=settings.console_signin_max_failures_account,
             max_address=settings.console_signin_max_failures_address,
-        ):
-            log.warning("console sign-in refused: too many failures")
-            return _sign_in_page(request, error="sign_in_throttled", status_code=429)
-        account = accounts(request).get(name)
-        ok = check_password(account, password)
-        async with conn.transaction():
-            await throttle.record(conn, name, address, succeeded=ok, now=moment)
-            if not ok or account is None:
-                log.info("console sign-in failed")
-                return _sign_in_page(request, error="sign_in_failed", status_code=401, name=name[:64])
-            session = await sessions.start(conn, account.name, account.role, now=moment)
-            await audit(conn, None, account.name, "console.signed_in", {"role": account.role.value})
+        )
+    if throttled:
+        log.warning("console sign-in refused: too many failures")
+        return _sign_in_page(request, error="sign_in_throttled", status_code=429)
+    account = accounts(request).get(name)
+    # Argon2 is meant to be slow: off the event loop, and as slow for an unknown name.
+    ok = await asyncio.to_thread(check_password, account, password)
+    previous = await current_session(request)
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
+        await throttle.record(conn, name, address, succeeded=ok, now=moment)
+        if not ok or account is None:
+            log.info("console sign-in failed")
+            return _sign_in_page(request, error="sign_in_failed", status_code=401, name=name[:64])
+        if previous is not None:  # signing in again ends the session this browser had
+            await sessions.end(conn, previous.token, now=moment)
+        session = await sessions.start(conn, account.name, account.role, now=moment)
+        await audit(conn, None, account.name, "console.signed_in", {"role": account.role.value})
     wants_sla = _first(form, "next") == "sla" or account.role is ConsoleRole.ops
     response = redirect("/sla" if wants_sla and account.role is not ConsoleRole.agent else "/console/queue")
-    set_cookie(request, response, "dsr_console", session.token)
+    set_cookie(
+        request,
+        response,
+        "dsr_console",
+        session.token,
+        max_age=int(settings.console_session_lifetime_seconds),
+    )
     clear_cookie(request, response, "dsr_console_pre")
     return response
 
