@@ -140,8 +140,11 @@ async def sign_in(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     settings = console_settings(request)
     moment = now()
-    async with runtime_pool(request).acquire() as conn:
-        throttled = await throttle.refused(
+    account = accounts(request).get(name)
+    previous = await current_session(request)
+    async with runtime_pool(request).acquire() as conn, conn.transaction():
+        await throttle.serialise(conn, name, address)
+        if await throttle.refused(
             conn,
             name,
             address,
@@ -149,15 +152,11 @@ async def sign_in(request: Request) -> Response:
             window=timedelta(seconds=settings.console_signin_window_seconds),
             max_account=settings.console_signin_max_failures_account,
             max_address=settings.console_signin_max_failures_address,
-        )
-    if throttled:
-        log.warning("console sign-in refused: too many failures")
-        return _sign_in_page(request, error="sign_in_throttled", status_code=429)
-    account = accounts(request).get(name)
-    # Argon2 is meant to be slow: off the event loop, and as slow for an unknown name.
-    ok = await asyncio.to_thread(check_password, account, password)
-    previous = await current_session(request)
-    async with runtime_pool(request).acquire() as conn, conn.transaction():
+        ):
+            log.warning("console sign-in refused: too many failures")
+            return _sign_in_page(request, error="sign_in_throttled", status_code=429)
+        # Argon2 is meant to be slow: off the event loop, and as slow for an unknown name.
+        ok = await asyncio.to_thread(check_password, account, password)
         await throttle.record(conn, name, address, succeeded=ok, now=moment)
         if not ok or account is None:
             log.info("console sign-in failed")

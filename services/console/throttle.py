@@ -13,6 +13,15 @@ def _digest(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value.strip().lower()}".encode()).hexdigest()
 
 
+async def serialise(conn: asyncpg.Connection, account: str, address: str) -> None:
+    """Hold this account's and this address's attempts one at a time until the transaction ends, so
+    that parallel guesses (on any worker) cannot all pass the count before any is recorded."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest($1::text[]) as k order by k",
+        [f"dsr-signin:{_digest('account', account)}", f"dsr-signin:{_digest('address', address)}"],
+    )
+
+
 async def refused(
     conn: asyncpg.Connection,
     account: str,

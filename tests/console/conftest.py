@@ -87,7 +87,10 @@ async def stack(
             print(f"--- {process.service} log (tail) ---\n{process.logs()[-4000:]}")
         raise
     finally:
-        await asyncio.gather(*(asyncio.to_thread(process.stop) for process in processes))
+        for process in processes:  # graceful shutdown is not what these tests are about: stop at once
+            if process.process is not None and process.process.poll() is None:
+                process.process.kill()
+                await asyncio.to_thread(process.process.wait, 10)
         await drop_demo_systems(postgres.url(), prefix=prefix)
         admin = await asyncpg.connect(postgres.url())
         try:

@@ -246,6 +246,17 @@ async def test_an_agent_cannot_take_a_decision_only_the_dpo_may(browser: Any, st
     request_id = await log_phone_request(agent, stack, checked=False, email="nobody.known@eksempel.no")
     assert "Bare personvernombudet" in await agent.inner_text("#dpo-decisions")
     assert await agent.locator("#dpo-decisions form").count() == 0
+    # A security question alone is not enough for an access request: it keeps waiting for proof.
+    await agent.check("form[action$='/verification'] input[value=security_question]")
+    await agent.click("#verify")
+    assert await agent.inner_text("#status") == "Venter på legitimasjon"
+    # The deadline extended by a month, with its reason.
+    await agent.click("form[action$='/extension'] >> xpath=.. >> summary")
+    await agent.fill("#ext-reason", "Many systems to search by hand for this caller.")
+    await agent.click("form[action$='/extension'] button")
+    assert "+1" in await agent.inner_text("section.facts")
+    audit_text = await agent.inner_text("#audit")
+    assert "verification_recorded" in audit_text and "deadline_extended" in audit_text
     csrf = await _csrf_of(agent, stack, request_id)
     crafted = await agent.context.request.post(
         f"{stack.url}/console/requests/{request_id}/dpo/refuse",
@@ -335,3 +346,16 @@ async def _status(stack: Stack, request_id: str) -> str:
         return await conn.fetchval("select status from requests where id = $1", uuid.UUID(request_id))  # type: ignore[no-any-return]
     finally:
         await conn.close()
+
+
+async def test_parallel_guesses_cannot_outrun_the_limit(stack: Stack) -> None:
+    """Eight guesses at once for one account: only the limit's three are tried, the rest refused."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as client:
+        page = await client.get("/console/sign-in")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "name": "ghost-account", "password": "guess"}
+        answers = await asyncio.gather(*(client.post("/console/sign-in", data=form) for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [401] * 3 + [429] * 5
