@@ -72,7 +72,7 @@ async def stack(
         "DSR_ACCEPT_SYNTHETIC_IDS": "true",
         "DSR_DEMO_DATABASE_PREFIX": prefix,
         "DSR_LOCATOR_RETRY_POLL_SECONDS": "0.2",
-        "DSR_LOG_LEVEL": "WARNING",
+        "DSR_LOG_LEVEL": "INFO",
     }
     processes = [
         ServiceProcess(service, settings, Path(root / "logs"), env).start()

@@ -37,9 +37,20 @@ async def browser() -> AsyncIterator[Any]:
         await launched.close()
 
 
+CSP_VIOLATIONS: list[str] = []
+
+
 async def _page(browser: Any) -> Any:
     context = await browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
-    return await context.new_page()
+    page = await context.new_page()
+    # Chromium reports every blocked inline script or style on the console.
+    page.on(
+        "console",
+        lambda message: (
+            CSP_VIOLATIONS.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return page
 
 
 async def sign_in(page: Any, stack: Stack, name: str) -> None:
@@ -359,3 +370,16 @@ async def test_parallel_guesses_cannot_outrun_the_limit(stack: Stack) -> None:
         form = {"csrf": csrf.group(1), "name": "ghost-account", "password": "guess"}
         answers = await asyncio.gather(*(client.post("/console/sign-in", data=form) for _ in range(8)))
     assert sorted(a.status_code for a in answers) == [401] * 3 + [429] * 5
+
+
+def test_no_page_broke_its_content_security_policy_and_no_log_holds_personal_data(stack: Stack) -> None:
+    """Runs last: every page above loaded without a CSP violation, and the services' logs name
+    none of the people the tests asked about."""
+    assert CSP_VIOLATIONS == []
+    logs = "\n".join(process.logs() for process in stack.processes)
+    assert "console sign-in failed" in logs  # the logs were written (INFO)
+    for key in ("closed_case_debtor", "shared_phone_a", "unknown_person"):
+        subject = showcase_subject(key)
+        for value in (subject.national_id, subject.email, subject.phone, subject.phone.removeprefix("+47")):
+            assert value not in logs, key
+    assert "nobody.known" not in logs and "ghost-account" not in logs

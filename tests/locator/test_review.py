@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
+from services.catalogue.model import IdentifierType
 from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
 from services.demo.showcase import SHARED_PHONE, showcase_subject
 from services.locator.locate import Locator
 from services.locator.manual import ManualConnector, TaskConflict, answer_task
-from services.locator.review import ReviewConflict, read_review, resolve_ambiguity
+from services.locator.review import ReviewConflict, read_review, resolution_from, resolve_ambiguity
 from services.locator.service import LocatorFlow, RetryLoop
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver, found, history, insert_request
@@ -123,3 +124,17 @@ async def test_an_answered_manual_task_lets_the_waiting_search_conclude(
         )
         == "request.located"
     )
+
+
+def test_a_choice_seeds_the_chosen_persons_own_identifiers_and_sets_the_shared_ones_aside() -> None:
+    candidates = [
+        {"identifiers": {"email": ["a@x.no"], "national_id": ["21849010023"]}, "systems": {"crm": 1}},
+        {"identifiers": {"email": ["b@x.no", "c@x.no"]}, "systems": {"marketing": 2}},
+    ]
+    shared = [["phone", SHARED_PHONE]]
+    first = resolution_from(candidates, shared, 0)
+    assert not first.nobody
+    assert first.seeds == {IdentifierType.email: "a@x.no", IdentifierType.national_id: "21849010023"}
+    assert first.shared == {(IdentifierType.phone, SHARED_PHONE)}
+    assert resolution_from(candidates, shared, 1).seeds == {}  # two emails cannot seed one search
+    assert resolution_from(candidates, shared, None).nobody
