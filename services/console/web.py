@@ -166,7 +166,10 @@ async def read_form(request: Request, session: sessions.Session | None) -> dict[
     """The URL-encoded form, after its CSRF token is checked against the session (or the
     pre-session cookie, for the sign-in form)."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    form = parse_qs(body, keep_blank_values=True, max_num_fields=200)
+    try:
+        form = parse_qs(body, keep_blank_values=True, max_num_fields=200)
+    except ValueError:  # more fields than any console form has
+        raise CsrfRefused() from None
     presented = (form.get("csrf") or [""])[0]
     secret = session.token if session else request.cookies.get(cookie_name(request, "dsr_console_pre"))
     if not secret or not sessions.csrf_valid(secret, presented):

@@ -1,5 +1,7 @@
 """Ambiguous matches: the candidates the locator found, and a person's choice between them.
 
+Only the chosen candidate's identifiers stay in the ledger once a person has decided.
+
 The locator never merges two people. When a search leads to more than one, it stores who they are
 (`save_review`); an agent chooses the right one or none (`resolve_ambiguity`), and the waiting
 search runs again with that choice (`read_resolution`): the chosen person's identifiers as seeds,
@@ -85,12 +87,16 @@ def resolution_from(
 
 
 async def read_resolution(conn: asyncpg.Connection, request_id: uuid.UUID) -> Resolution | None:
-    row = await conn.fetchrow(
-        "select candidates, shared, resolution from locator_reviews where request_id = $1", request_id
+    resolution = await conn.fetchval(
+        "select resolution from locator_reviews where request_id = $1", request_id
     )
-    if row is None or row["resolution"] is None:
+    if resolution is None:
         return None
-    return resolution_from(row["candidates"], row["shared"], row["resolution"]["choice"])
+    return Resolution(
+        resolution["choice"] is None,
+        {IdentifierType(kind): value for kind, value in resolution["seeds"].items()},
+        frozenset((IdentifierType(kind), value) for kind, value in resolution["shared"]),
+    )
 
 
 async def resolve_ambiguity(
@@ -100,18 +106,27 @@ async def resolve_ambiguity(
     to the locator, whose retry loop searches it again at once."""
     status = await conn.fetchval("select status from requests where id = $1 for update", request_id)
     review = await conn.fetchrow(
-        "select candidates, resolution from locator_reviews where request_id = $1 for update", request_id
+        "select candidates, shared, resolution from locator_reviews where request_id = $1 for update",
+        request_id,
     )
     if status != RequestStatus.needs_review.value or review is None or review["resolution"] is not None:
         raise ReviewConflict("the request has no ambiguous match waiting for a decision")
     if choice is not None and not 0 <= choice < len(review["candidates"]):
         raise ReviewConflict("no such candidate")
+    chosen = resolution_from(review["candidates"], review["shared"], choice)
+    # Only what the search needs is kept: the people not chosen are not the subject, so their
+    # identifiers leave the ledger with the decision.
     await conn.execute(
-        """update locator_reviews set resolution = $2, resolved_by = $3, resolved_at = now()
+        """update locator_reviews set resolution = $2, resolved_by = $3, resolved_at = now(), candidates = $4
            where request_id = $1""",
         request_id,
-        {"choice": choice},
+        {
+            "choice": choice,
+            "seeds": {kind.value: value for kind, value in chosen.seeds.items()},
+            "shared": sorted([kind.value, value] for kind, value in chosen.shared),
+        },
         actor,
+        [] if choice is None else [review["candidates"][choice]],
     )
     await audit(
         conn,

@@ -16,6 +16,7 @@ from services.demo.showcase import SHARED_PHONE, showcase_subject
 from services.locator.locate import Locator
 from services.locator.manual import ManualConnector, TaskConflict, answer_task
 from services.locator.review import ReviewConflict, read_review, resolution_from, resolve_ambiguity
+from services.locator.search import Candidate
 from services.locator.service import LocatorFlow, RetryLoop
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver, found, history, insert_request
@@ -24,6 +25,10 @@ from tests.locator.test_flow import deliver, found, history, insert_request
 @pytest.fixture
 def flow(locator: Locator, demo: DemoSystems) -> LocatorFlow:
     return LocatorFlow(locator, locator_settings(demo))
+
+
+def review_as_stored(candidate: Candidate) -> dict[str, object]:
+    return {"identifiers": candidate.identifiers, "systems": candidate.systems}
 
 
 async def _phone_only_request(conn: asyncpg.Connection) -> uuid.UUID:
@@ -79,6 +84,9 @@ async def test_choosing_one_person_finds_exactly_their_rows(
     )
     assert ("agent-kari", "locator.ambiguity_resolved") in [(a["actor"], a["action"]) for a in actions]
     assert actions[-1]["action"] == "locator.located"
+    # the person not chosen leaves the ledger with the decision
+    kept = await pool.fetchval("select candidates from locator_reviews where request_id = $1", request_id)
+    assert kept == [review_as_stored(review.candidates[choice])]
     # decided once: a second decision is refused
     async with pool.acquire() as conn, conn.transaction():
         with pytest.raises(ReviewConflict):
