@@ -288,6 +288,31 @@ async def test_an_agent_cannot_take_a_decision_only_the_dpo_may(browser: Any, st
     await dpo.context.close()
 
 
+async def test_an_agent_answers_a_manual_search_task_from_the_queue(browser: Any, stack: Stack) -> None:
+    page = await _page(browser)
+    await sign_in(page, stack, "agent-kari")
+    request_id = await log_phone_request(page, stack, checked=False, email="manual.task@eksempel.no")
+    conn = await asyncpg.connect(stack.database_url)
+    try:  # the locator opens such a task for a system the catalogue says has no interface
+        await conn.execute(
+            "insert into manual_tasks (request_id, system, due_at) values ($1, 'archive', now() + interval '5 days')",
+            uuid.UUID(request_id),
+        )
+    finally:
+        await conn.close()
+    await page.goto(f"{stack.url}/console/queue")
+    row = page.locator("table.list tr", has_text="archive")
+    await row.locator("a").click()
+    await page.check("#manual-tasks input[name=found][value=no]")
+    await page.click("#manual-tasks button")
+    task = await page.inner_text("#manual-tasks")
+    assert "answered" in task and task.endswith("agent-kari")
+    assert "locator.manual_task_answered" in await page.inner_text("#audit")
+    await page.goto(f"{stack.url}/console/queue")
+    assert await page.locator("table.list tr", has_text="archive").count() == 0
+    await page.context.close()
+
+
 async def test_sign_in_is_rate_limited_per_account(browser: Any, stack: Stack) -> None:
     page = await _page(browser)
     for _ in range(3):
