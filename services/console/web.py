@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +23,7 @@ from services.console.accounts import Account, ConsoleRole, parse_accounts
 from services.console.i18n import LANGUAGES, Lang, translator
 from services.console.settings import ConsoleSettings
 from services.documents.templates import environment
+from services.intake.domain.deadline import OSLO
 from services.intake.http import runtime_pool
 
 CSP = (
@@ -252,3 +253,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(CsrfRefused, _csrf)
+
+
+STAFF = Depends(signed_in(ConsoleRole.agent, ConsoleRole.dpo))
+"""Customer service, and the DPO (who may do everything an agent may)."""
+DPO = Depends(signed_in(ConsoleRole.dpo))
+WATCHERS = Depends(signed_in(ConsoleRole.ops, ConsoleRole.dpo))
+Staff = Annotated[sessions.Session, STAFF]
+
+
+def today() -> date:
+    return datetime.now(OSLO).date()
+
+
+def at_risk_days(request: Request) -> int:
+    return int(request.app.state.settings.at_risk_days)
