@@ -42,6 +42,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "queue_empty": ("Ingenting i køen.", "Nothing in the queue."),
     "open": ("Åpne", "Open"),
     "request_type": ("Type henvendelse", "Request type"),
+    "subject": ("Den registrerte", "Subject"),
+    "invoice_number": ("Fakturanummer", "Invoice number"),
     "subject_ids": ("Den registrertes identifikatorer", "The subject's identifiers"),
     "national_id": ("Fødselsnummer", "National identity number"),
     "email": ("E-post", "Email"),

@@ -120,6 +120,7 @@ async def test_an_agent_logs_a_verified_phone_request_watches_it_complete_and_do
     request_id = await log_phone_request(page, stack, national_id=subject.national_id)
     await wait_for_status(page, "Fullført")
     assert subject.national_id not in page.url and subject.national_id not in await page.title()
+    assert await page.inner_text("#subject") == f"Fødselsnummer: {subject.national_id}"
     assert "debt_collection" in await page.inner_text("#findings")
     await page.screenshot(path=str(screenshot_path("console-request-completed")), full_page=True)
 

@@ -153,3 +153,19 @@ def test_every_console_setting_is_in_the_readme_with_its_default() -> None:
         assert row is not None, name
         if field.default not in (None, ""):
             assert str(field.default) in row, name
+
+
+def test_hash_password_prints_a_hash_the_console_accepts() -> None:
+    from typer.testing import CliRunner
+
+    from services.launcher.cli import app
+
+    result = CliRunner().invoke(
+        app, ["console", "hash-password", "--stdin"], input="a long enough password\n"
+    )
+    assert result.exit_code == 0, result.output
+    hashed = result.output.strip()
+    account = parse_accounts(f"kari:agent:{hashed}")["kari"]
+    assert check_password(account, "a long enough password")
+    short = CliRunner().invoke(app, ["console", "hash-password", "--stdin"], input="short\n")
+    assert short.exit_code == 1
