@@ -341,19 +341,23 @@ async def test_the_sla_page_shows_deadlines_and_refreshes_live(browser: Any, sta
             datetime.now(UTC) - timedelta(days=33),
             due,
         )
-        done = uuid.uuid4()  # and one completed today after 12 days
-        await conn.execute(
-            """insert into requests (id, reference, type, channel, status, received_at, due_date, subject, correlation_id)
-               values ($1, $2, 'access', 'phone', 'completed', $3, $4, '{}'::jsonb, 'sla-test')""",
-            done,
-            f"DSR-SLA-{uuid.uuid4().hex[:6].upper()}",
-            datetime.now(UTC) - timedelta(days=12),
-            date.today() + timedelta(days=18),
-        )
-        await conn.execute(
-            "insert into request_status_history (request_id, status, actor) values ($1, 'completed', 'test')",
-            done,
-        )
+        for days_ago in range(10):  # ten completed, one a day, after 3 to 21 days
+            done = uuid.uuid4()
+            completed_at = datetime.now(UTC) - timedelta(days=days_ago)
+            await conn.execute(
+                """insert into requests (id, reference, type, channel, status, received_at, due_date, subject,
+                                         correlation_id)
+                   values ($1, $2, 'access', 'phone', 'completed', $3, $4, '{}'::jsonb, 'sla-test')""",
+                done,
+                f"DSR-SLA-{uuid.uuid4().hex[:6].upper()}",
+                completed_at - timedelta(days=3 + 2 * days_ago),
+                date.today(),
+            )
+            await conn.execute(
+                "insert into request_status_history (request_id, status, actor, at) values ($1, 'completed', 'test', $2)",
+                done,
+                completed_at,
+            )
     finally:
         await conn.close()
     agent = await _page(browser)
@@ -366,7 +370,7 @@ async def test_the_sla_page_shows_deadlines_and_refreshes_live(browser: Any, sta
     assert page.url.endswith("/sla")
     assert f"{overdue} · {due.isoformat()}" in await page.inner_text("#overdue")
     await page.wait_for_selector("#sla-live[data-refreshed]", timeout=8000)  # the script polled the JSON
-    assert await page.locator("#ttc-chart rect.bar").count() >= 1
+    assert await page.locator("#ttc-chart rect.bar").count() >= 10
     assert await page.locator("#ttc-chart").is_visible()
     await page.screenshot(path=str(screenshot_path("sla")), full_page=True)
     await page.context.close()
