@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from services.console import sessions, sla
 from services.console.i18n import translator
 from services.console.web import (
+    POLLING_WATCHERS,
     WATCHERS,
     at_risk_days,
     language,
@@ -33,7 +34,7 @@ async def sla_page(request: Request, session: Annotated[sessions.Session, WATCHE
 
 
 @router.get("/sla/data.json")
-async def sla_data(request: Request, session: Annotated[sessions.Session, WATCHERS]) -> JSONResponse:
+async def sla_data(request: Request, session: Annotated[sessions.Session, POLLING_WATCHERS]) -> JSONResponse:
     """The live panel, re-rendered on the server (the page's script swaps it in)."""
     async with runtime_pool(request).acquire() as conn:
         snap = await sla.snapshot(

@@ -56,19 +56,24 @@ async def start(conn: asyncpg.Connection, account: str, role: ConsoleRole, *, no
 
 
 async def resume(
-    conn: asyncpg.Connection, token: str, *, now: datetime, idle: timedelta, lifetime: timedelta
+    conn: asyncpg.Connection,
+    token: str,
+    *,
+    now: datetime,
+    idle: timedelta,
+    lifetime: timedelta,
+    touch: bool = True,
 ) -> Session | None:
-    """The live session of this token (its idle clock restarted), or None: unknown, ended or expired."""
-    row = await conn.fetchrow(
-        """update console_sessions set last_seen_at = $2
-           where token_hash = $1 and ended_at is null and last_seen_at > $2::timestamptz - $3::interval
-             and created_at > $2::timestamptz - $4::interval
-           returning account, role""",
-        token_hash(token),
-        now,
-        idle,
-        lifetime,
+    """The live session of this token, or None: unknown, ended or expired. `touch` restarts its
+    idle clock; a page's own polling does not (an open dashboard is not a person at work)."""
+    live = """token_hash = $1 and ended_at is null and last_seen_at > $2::timestamptz - $3::interval
+              and created_at > $2::timestamptz - $4::interval"""
+    query = (
+        f"update console_sessions set last_seen_at = $2 where {live} returning account, role"
+        if touch
+        else f"select account, role from console_sessions where {live}"
     )
+    row = await conn.fetchrow(query, token_hash(token), now, idle, lifetime)
     return None if row is None else Session(row["account"], ConsoleRole(row["role"]), token)
 
 

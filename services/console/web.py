@@ -133,7 +133,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def current_session(request: Request) -> sessions.Session | None:
+async def current_session(request: Request, *, touch: bool = True) -> sessions.Session | None:
     token = request.cookies.get(cookie_name(request, "dsr_console"))
     if not token or len(token) > 100:
         return None
@@ -145,14 +145,15 @@ async def current_session(request: Request) -> sessions.Session | None:
             now=now(),
             idle=timedelta(seconds=settings.console_session_idle_seconds),
             lifetime=timedelta(seconds=settings.console_session_lifetime_seconds),
+            touch=touch,
         )
 
 
-def signed_in(*roles: ConsoleRole) -> Callable[[Request], Awaitable[sessions.Session]]:
+def signed_in(*roles: ConsoleRole, touch: bool = True) -> Callable[[Request], Awaitable[sessions.Session]]:
     """A dependency: the live session, of one of `roles`; else sign-in (none) or 403 (wrong role)."""
 
     async def check(request: Request) -> sessions.Session:
-        session = await current_session(request)
+        session = await current_session(request, touch=touch)
         if session is None:
             raise SignInRequired()
         if session.role not in roles:
@@ -259,6 +260,7 @@ STAFF = Depends(signed_in(ConsoleRole.agent, ConsoleRole.dpo))
 """Customer service, and the DPO (who may do everything an agent may)."""
 DPO = Depends(signed_in(ConsoleRole.dpo))
 WATCHERS = Depends(signed_in(ConsoleRole.ops, ConsoleRole.dpo))
+POLLING_WATCHERS = Depends(signed_in(ConsoleRole.ops, ConsoleRole.dpo, touch=False))
 Staff = Annotated[sessions.Session, STAFF]
 
 

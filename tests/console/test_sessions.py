@@ -76,3 +76,14 @@ async def test_failed_sign_ins_are_limited_per_account_and_per_address(pool: asy
         stored = await conn.fetch("select account, address from console_signin_attempts")
     assert await refused("someone-new", "10.1.1.1", T0)  # the address, for any account
     assert all("agent" not in row["account"] and "10." not in row["address"] for row in stored)
+
+
+async def test_polling_does_not_keep_a_session_alive(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        session = await sessions.start(conn, "ops-per", ConsoleRole.ops, now=T0)
+        for minutes in range(5, 15, 5):
+            at = T0 + timedelta(minutes=minutes)
+            assert await sessions.resume(
+                conn, session.token, now=at, idle=IDLE, lifetime=LIFETIME, touch=False
+            )
+        assert await _resume(conn, session.token, T0 + IDLE + timedelta(seconds=1)) is None
