@@ -26,6 +26,8 @@ Handler = Callable[[asyncpg.Connection, uuid.UUID, Form, str], Awaitable[None]]
 class DpoDecision:
     label: str  # an i18n key
     handler: Handler
+    form: str = "_dpo_reason.html"
+    """The form's fields (a template in `services/console/templates/`): a reason by default."""
 
 
 async def refuse(conn: asyncpg.Connection, request_id: uuid.UUID, form: Form, actor: str) -> None:
