@@ -6,6 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.audit import api as audit_api
+from services.console import routes as console_routes
+from services.console import web as console_web
 from services.erasure import http as erasure_http
 from services.fulfilment import api as review
 from services.intake import agents, downloads, http
@@ -34,6 +36,7 @@ def configure(app: FastAPI) -> None:
     app.add_exception_handler(InvalidIdentifier, _invalid)
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(NotFound, _not_found)
+    console_web.install(app)
 
 
 SPEC = ServiceSpec(
@@ -46,6 +49,7 @@ SPEC = ServiceSpec(
         erasure_http.router,
         audit_api.router,
         public_pages.router,
+        console_routes.router,
     ],
     title="DSR pipeline API",
     configure=configure,

@@ -81,6 +81,40 @@ def _api_keys(data_dir: Path) -> str:
     return keys
 
 
+DEMO_CONSOLE_ACCOUNTS = (("demo-agent", "agent"), ("demo-dpo", "dpo"), ("demo-ops", "ops"))
+
+
+def _demo_console_logins(data_dir: Path) -> list[tuple[str, str, str]]:
+    """Demo console accounts (name, role, password), kept in the data directory like the API keys."""
+    file = data_dir / "console-accounts"
+    if file.exists():
+        return [
+            (name, role, password)
+            for name, role, password in (line.split(":", 2) for line in file.read_text().split())
+        ]
+    logins = [(name, role, secrets.token_urlsafe(12)) for name, role in DEMO_CONSOLE_ACCOUNTS]
+    file.touch(mode=0o600)
+    file.write_text("".join(f"{name}:{role}:{password}\n" for name, role, password in logins))
+    return logins
+
+
+def _console_env(demo: bool, data_dir: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Console accounts come from configuration; only the demo makes its own (and, being local
+    HTTP, cookies without `Secure`)."""
+    from services.console.accounts import hash_password
+    from services.console.settings import ConsoleSettings
+
+    configured = ConsoleSettings().console_accounts
+    if configured or not demo:
+        return ({"DSR_CONSOLE_ACCOUNTS": configured} if configured else {}), []
+    logins = _demo_console_logins(data_dir)
+    spec = ",".join(f"{name}:{role}:{hash_password(password)}" for name, role, password in logins)
+    env = {"DSR_CONSOLE_ACCOUNTS": spec}
+    if "DSR_CONSOLE_COOKIE_SECURE" not in os.environ:
+        env["DSR_CONSOLE_COOKIE_SECURE"] = "false"
+    return env, logins
+
+
 async def _prepare_ledger(server_url: str | None, database_url: str, settings: Settings) -> None:
     import asyncpg
 
@@ -174,11 +208,21 @@ def up(
         if demo:
             mail_sink, mail_env = _demo_mail_sink(data_dir, settings.api_port)
             env.update(mail_env)
+        console_env, console_logins = _console_env(demo, data_dir)
+        env.update(console_env)
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):
             supervisor.start(settings.api_host)
             supervisor.wait_ready(settings.startup_timeout)
-        _print_ready(supervisor, database_url, bootstrap, api_keys, data_dir, time.monotonic() - started)
+        _print_ready(
+            supervisor,
+            database_url,
+            bootstrap,
+            api_keys,
+            data_dir,
+            time.monotonic() - started,
+            console_logins,
+        )
         if mail_sink is not None:
             print(
                 f"Mail the subject receives (demo SMTP sink): {supervisor.children[0].url}/demo/mail",
@@ -235,7 +279,13 @@ def _load_demo_data(server_url: str, subjects: int) -> None:
 
 
 def _print_ready(
-    supervisor: Supervisor, database_url: str, bootstrap: str, api_keys: str, data_dir: Path, seconds: float
+    supervisor: Supervisor,
+    database_url: str,
+    bootstrap: str,
+    api_keys: str,
+    data_dir: Path,
+    seconds: float,
+    console_logins: list[tuple[str, str, str]] | None = None,
 ) -> None:
     api = supervisor.api_url
     print(f"API: {api}  (OpenAPI document: {api}/openapi.json)", flush=True)
@@ -247,13 +297,22 @@ def _print_ready(
     for entry in api_keys.split(","):
         name, role, secret = entry.strip().split(":", 2)
         print(f"  {name} ({role}): {secret}", flush=True)
+    _print_console(supervisor, console_logins or [])
     print(f"Logs: {data_dir / 'logs'}", flush=True)
     print(f"Ready in {seconds:.1f} s. Press Ctrl-C to stop.", flush=True)
+
+
+def _print_console(supervisor: Supervisor, logins: list[tuple[str, str, str]]) -> None:
+    api = supervisor.children[0]
+    print(f"Console: {api.url}/console  (SLA page: {api.url}/sla)", flush=True)
+    for name, role, password in logins:
+        print(f"  sign in as {name} ({role}) with password {password}", flush=True)
 
 
 def _mount_subcommands() -> None:
     from services.audit.cli import app as audit_app
     from services.catalogue.cli import app as catalogue_app
+    from services.console.cli import app as console_app
     from services.demo.cli import app as demo_app
     from services.erasure.cli import app as erasure_app
 
@@ -261,6 +320,7 @@ def _mount_subcommands() -> None:
     app.add_typer(demo_app, name="demo", help="The demo source systems and showcase subjects.")
     app.add_typer(audit_app, name="audit", help="The audit trail: verify its hash chains, anchor days.")
     app.add_typer(erasure_app, name="erasure", help="Erasure: replay the erasure ledger after a restore.")
+    app.add_typer(console_app, name="console", help="The agent console: hash a password for an account.")
 
 
 _mount_subcommands()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from services.catalogue.dsn import UnresolvedConnection, resolve_dsn
@@ -19,7 +19,7 @@ from services.locator.connectors import Connector, PostgresConnector, SystemUnav
 from services.locator.manual import AnswerPending, ManualConnector
 from services.locator.plan import SystemPlan, build_plans
 from services.locator.scope import direct_findings
-from services.locator.search import Finding, Search, SourceRow
+from services.locator.search import Candidate, Finding, Search, SourceRow
 from services.locator.settings import LocatorSettings
 
 
@@ -44,6 +44,10 @@ class NeedsReview:
     systems: tuple[str, ...] = ()
     rounds: int = 0
     statements: int = 0
+    candidates: tuple[Candidate, ...] = ()
+    """For an ambiguity: the people the identifiers lead to (personal data: for the ledger only)."""
+    shared: tuple[tuple[str, str], ...] = ()
+    """For an ambiguity: the (kind, value) pairs more than one candidate has."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class _Unresolved:
 
     async def close(self) -> None:
         return None
+
+
+async def _answered_by_hand() -> list[SourceRow]:
+    return []
 
 
 class Locator:
@@ -119,8 +127,15 @@ class Locator:
             )
         return cls(plans, connectors, max_rounds=settings.locator_max_rounds)
 
-    async def locate(self, seeds: Mapping[IdentifierType, str]) -> Outcome:
-        search = Search(self.plans, dict(seeds))
+    async def locate(
+        self,
+        seeds: Mapping[IdentifierType, str],
+        shared: Collection[tuple[IdentifierType, str]] = (),
+        answered: Collection[str] = (),
+    ) -> Outcome:
+        """`shared`: values a human said more than one person has (after resolving an ambiguity);
+        `answered`: manual systems an agent has searched by hand (their answer is in the ledger)."""
+        search = Search(self.plans, dict(seeds), frozenset(shared))
         searched: set[str] = set()
         statements = 0
         while (asked := search.next_round()) is not None:
@@ -133,7 +148,9 @@ class Locator:
             ]
             results = await asyncio.gather(
                 *(
-                    self.connectors[name].search(asked.values, asked.parents.get(name, {}))
+                    _answered_by_hand()
+                    if name in answered and isinstance(self.connectors[name], ManualConnector)
+                    else self.connectors[name].search(asked.values, asked.parents.get(name, {}))
                     for name in systems
                 ),
                 return_exceptions=True,
@@ -150,7 +167,16 @@ class Locator:
                 search.absorb(name, result)
             search.settle(asked)
             if (ambiguity := search.ambiguity()) is not None:
-                return NeedsReview(ambiguity.reason_code, ambiguity.counts, (), search.rounds, statements)
+                people, common = search.candidates()
+                return NeedsReview(
+                    ambiguity.reason_code,
+                    ambiguity.counts,
+                    (),
+                    search.rounds,
+                    statements,
+                    tuple(people),
+                    tuple(sorted((kind.value, value) for kind, value in common)),
+                )
         search.finish()
         return Located(search.findings(), len(searched), search.rounds, statements)
 

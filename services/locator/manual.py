@@ -15,6 +15,7 @@ import asyncpg
 from services.catalogue.model import IdentifierType
 from services.locator.connectors import SystemUnavailable
 from services.locator.search import SourceRow
+from services.runtime.ledger import audit
 
 
 class AnswerPending(SystemUnavailable):
@@ -49,3 +50,41 @@ async def open_task(
         now + timedelta(days=days),
     )
     return due
+
+
+class TaskConflict(Exception):
+    """No such open task."""
+
+
+async def answer_task(
+    conn: asyncpg.Connection, task_id: int, *, found: bool, note: str, actor: str
+) -> uuid.UUID:
+    """Record an agent's answer to a manual search; the waiting search runs again at once and counts
+    the system as searched. Returns the task's request."""
+    row = await conn.fetchrow(
+        """update manual_tasks set status = 'answered', answered_at = now(), answered_by = $2, answer = $3
+           where id = $1 and status = 'open' returning request_id, system""",
+        task_id,
+        actor,
+        {"found": found, "note": note},
+    )
+    if row is None:
+        raise TaskConflict(str(task_id))
+    await audit(
+        conn,
+        row["request_id"],
+        actor,
+        "locator.manual_task_answered",
+        {"system": row["system"], "found": found},
+    )
+    await conn.execute(
+        "update locator_waits set next_attempt_at = now() where request_id = $1", row["request_id"]
+    )
+    return row["request_id"]  # type: ignore[no-any-return]
+
+
+async def answered_systems(conn: asyncpg.Connection, request_id: uuid.UUID) -> set[str]:
+    rows = await conn.fetch(
+        "select system from manual_tasks where request_id = $1 and status = 'answered'", request_id
+    )
+    return {row["system"] for row in rows}

@@ -9,7 +9,9 @@ each system's rows to `absorb`. A row is the subject's when
   none of its person identifiers says it is about someone else (the guarantor's check that names
   the case is the guarantor's).
 Identifiers that lead to two different people (two national ids, two emails, two phones) stop the
-search as ambiguous: it never merges people, a human decides.
+search as ambiguous: it never merges people, a human decides. The search then names the candidate
+people (`candidates`); once a human has chosen one, the values the people share are searched as
+`shared`: they never make a row the subject's on their own.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ class Round:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """One of the people an ambiguous search leads to: their own identifiers, and rows per system."""
+
+    identifiers: dict[str, list[str]]
+    systems: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Ambiguity:
     """Identifiers that point at different people; counts only."""
 
@@ -74,6 +84,8 @@ class Search:
 
     plans: dict[str, SystemPlan]
     seeds: dict[IdentifierType, str]
+    shared: frozenset[tuple[IdentifierType, str]] = frozenset()
+    """Values a human said more than one person has: found through one, a row needs another match."""
     rounds: int = 0
     identity: dict[IdentifierType, set[str]] = field(default_factory=dict)
     owned: dict[RowKey, Finding] = field(default_factory=dict)
@@ -83,6 +95,7 @@ class Search:
     _pending_mentions: dict[RowKey, _Candidate] = field(default_factory=dict)
     _new_parents: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     _round_rows: list[tuple[str, SourceRow]] = field(default_factory=list)
+    _people: dict[RowKey, dict[IdentifierType, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for kind, value in self.seeds.items():
@@ -158,6 +171,59 @@ class Search:
             return Ambiguity("ambiguous_identity", counts)
         return None
 
+    def candidates(self) -> tuple[list[Candidate], set[tuple[IdentifierType, str]]]:
+        """The people behind an ambiguity, and the values more than one of them has.
+
+        A person is a group of values of the conflicting kinds found together on a row (one person's
+        email and national id on their case); everything on that person's rows is theirs.
+        """
+        conflicting = {kind for kind, values in self.identity.items() if len(values) > 1}
+        parent: dict[tuple[IdentifierType, str], tuple[IdentifierType, str]] = {}
+
+        def root(node: tuple[IdentifierType, str]) -> tuple[IdentifierType, str]:
+            while parent.setdefault(node, node) != node:
+                node = parent[node]
+            return node
+
+        for values in self._people.values():
+            keys = [(kind, value) for kind, value in values.items() if kind in conflicting]
+            for other in keys[1:]:
+                parent[root(other)] = root(keys[0])
+            for key in keys[:1]:
+                root(key)
+        groups: dict[tuple[IdentifierType, str], list[RowKey]] = {}
+        for row, values in self._people.items():
+            keys = [(kind, value) for kind, value in values.items() if kind in conflicting]
+            if keys:
+                groups.setdefault(root(keys[0]), []).append(row)
+        people: list[tuple[dict[str, set[str]], dict[str, int]]] = []
+        for rows in groups.values():
+            identifiers: dict[str, set[str]] = {}
+            systems: dict[str, int] = {}
+            for row in rows:
+                systems[row.system] = systems.get(row.system, 0) + 1
+                for kind, value in self._people[row].items():
+                    identifiers.setdefault(kind.value, set()).add(value)
+            people.append((identifiers, systems))
+        seen: dict[tuple[str, str], int] = {}
+        for found, _ in people:
+            for name, spotted in found.items():
+                for value in spotted:
+                    seen[(name, value)] = seen.get((name, value), 0) + 1
+        shared = {(IdentifierType(kind), value) for (kind, value), count in seen.items() if count > 1}
+        result = [
+            Candidate(
+                {
+                    kind: sorted(v for v in values if (IdentifierType(kind), v) not in shared)
+                    for kind, values in sorted(identifiers.items())
+                },
+                dict(sorted(systems.items())),
+            )
+            for identifiers, systems in people
+        ]
+        result.sort(key=lambda c: sorted((k, v) for k, vs in c.identifiers.items() for v in vs))
+        return result, shared
+
     def findings(self) -> list[Finding]:
         return sorted(self.owned.values(), key=lambda f: (f.row.system, f.row.table, f.row.key))
 
@@ -175,7 +241,7 @@ class Search:
             value = values[column.name]
             if value is None or value not in asked.values.get(column.kind, ()):
                 continue
-            if column.kind in PERSON_KINDS or (
+            if (column.kind in PERSON_KINDS and (column.kind, value) not in self.shared) or (
                 (column.kind, value) in self._claimed and (column.unique or not self._person_seeded)
             ):
                 return "anchor", self._hop(column.kind, value, row, column.name)
@@ -197,6 +263,13 @@ class Search:
         self.owned[candidate.row] = Finding(
             candidate.row, candidate.table.primary_key, candidate.table.categories, candidate.chain
         )
+        people = {
+            column.kind: value
+            for column in candidate.table.person_columns()
+            if (value := candidate.values[column.name]) is not None
+        }
+        if people:
+            self._people[candidate.row] = people
         self._pending_mentions.pop(candidate.row, None)
         table = candidate.table
         plan = self.plans[candidate.row.system]
@@ -224,16 +297,24 @@ class Search:
         """`own` when every person identifier on the row is the subject's, `other` when one is
         someone else's, `unknown` while a kind on the row is not known for the subject yet."""
         unknown = False
+        through_shared = agrees = False
         for column in candidate.table.person_columns():
             value = candidate.values[column.name]
             if value is None:
+                continue
+            if (column.kind, value) in self.shared:
+                through_shared = True
                 continue
             known = self.identity.get(column.kind)
             if not known:
                 unknown = True
             elif value not in known:
                 return "other"
-        return "unknown" if unknown else "own"
+            else:
+                agrees = True
+        if unknown or (through_shared and not agrees):
+            return "unknown"  # a shared value alone says nothing about whose row it is
+        return "own"
 
 
 def _step(via: str, row: RowKey, column: str) -> Hop:

@@ -25,7 +25,8 @@ from schemas.requests import RequestStatus, RequestType
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import IdentifierType
 from services.locator.locate import Located, Locator, NeedsReview, Outcome, Waiting
-from services.locator.manual import open_task
+from services.locator.manual import answered_systems, open_task
+from services.locator.review import read_resolution, save_review
 from services.locator.scope import EMAIL_DIRECT
 from services.locator.settings import LocatorSettings
 from services.locator.store import (
@@ -79,6 +80,12 @@ class LocatorFlow:
 
     async def _search(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> Outcome:
         seeds = await read_seeds(conn, request_id)
+        answered = await answered_systems(conn, request_id)
+        resolution = await read_resolution(conn, request_id)
+        if resolution is not None:
+            if resolution.nobody:  # a person decided none of the people found is the subject
+                return Located([], 0, 0, 0)
+            return await self.locator.locate({**resolution.seeds, **seeds}, resolution.shared, answered)
         if not seeds:
             return Located([], 0, 0, 0)
         if await read_scope(conn, request_id) == EMAIL_DIRECT:  # issue 11: a confirmed email only
@@ -88,7 +95,7 @@ class LocatorFlow:
                 if email is None
                 else await self.locator.locate_direct(IdentifierType.email, email)
             )
-        return await self.locator.locate(seeds)
+        return await self.locator.locate(seeds, answered=answered)
 
     async def _conclude(
         self,
@@ -106,6 +113,8 @@ class LocatorFlow:
             outcome = review
         await clear_wait(conn, request_id)
         if isinstance(outcome, NeedsReview):
+            if outcome.candidates:
+                await save_review(conn, request_id, outcome.candidates, outcome.shared)
             await change_status(
                 conn, request_id, RequestStatus.needs_review, actor=NAME, reason=outcome.reason_code
             )
