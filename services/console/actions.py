@@ -154,7 +154,7 @@ async def dpo_decision(
         async with runtime_pool(request).acquire() as conn, conn.transaction():
             if not await conn.fetchval("select true from requests where id = $1", request_id):
                 return _back(request_id, "error=conflict")
-            await chosen.handler(conn, request_id, form, session.account)
+            await chosen.handler(conn, request_id, form, session.account, request)
             await audit(conn, request_id, session.account, f"dpo.{decision}", {})
     except service.Conflict:
         return _back(request_id, "error=conflict")

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from schemas.requests import RequestType
 from services.console import forms, queries, sessions
 from services.console.accounts import ConsoleRole
-from services.console.decisions import DPO_DECISIONS
+from services.console.decisions import open_decisions
 from services.console.i18n import translator
 from services.console.web import (
     Staff,
@@ -181,6 +181,27 @@ async def search(request: Request, session: Staff) -> Response:
     )
 
 
+def _plan_rows(plan: Any, lang: str) -> list[dict[str, Any]]:
+    """The erasure plan's decisions for the preview: system, table, action, until/while, reason."""
+    if plan is None:
+        return []
+    rows = []
+    for record in plan["plan"].get("records", []):
+        condition = record.get("while") or {}
+        reason = record.get("reason") or {}
+        rows.append(
+            {
+                "system": record["system"],
+                "table": record["table"],
+                "action": record["action"],
+                "until": record.get("until") or condition.get(lang) or "",
+                "reason": reason.get(lang) or reason.get("en") or "",
+                "review": record.get("review"),
+            }
+        )
+    return rows
+
+
 @router.get("/console/requests/{request_id}")
 async def request_detail(request: Request, request_id: uuid.UUID, session: Staff) -> Response:
     t = translator(language(request))
@@ -188,6 +209,11 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
         found = await queries.detail(conn, request_id, today=today(), at_risk_days=at_risk_days(request))
         if found is not None:
             artifacts = await _store(request).listing(conn, request_id)
+            plan = await conn.fetchrow(
+                """select status, review_reasons, decided_by, plan from erasure_plans
+                   where request_id = $1 and kind = 'request'""",
+                request_id,
+            )
             await audit(conn, request_id, session.account, "console.viewed", {})
     if found is None:
         return render(
@@ -208,10 +234,14 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
         d=found,
         r=found.request,
         artifacts=artifacts,
+        plan=plan,
+        plan_rows=_plan_rows(plan, language(request)),
         notice=notice if notice in ("logged", "duplicate", "done") else None,
         error=error if error in ("conflict", "invalid") else None,
         audit_summary=queries.audit_summary,
         checks=forms.CHECKS,
-        dpo_decisions=DPO_DECISIONS,
+        dpo_decisions=open_decisions(
+            found.request["status"], found.request["type"], plan["status"] if plan else None
+        ),
         is_dpo=session.role is ConsoleRole.dpo,
     )

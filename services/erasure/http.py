@@ -69,7 +69,7 @@ class Done(BaseModel):
     records: int = 0
 
 
-def _rights(request: Request) -> Rights:
+def rights_of(request: Request) -> Rights:
     state = request.app.state
     if getattr(state, "rights", None) is None:
         runtime = state.runtime
@@ -140,7 +140,7 @@ async def decide_objection(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, "an upheld objection says restrict or erase"
         )
-    rights = _rights(request)
+    rights = rights_of(request)
     try:
         async with runtime_pool(request).acquire() as conn, conn.transaction():
             result = await rights.decide_objection(
@@ -161,7 +161,7 @@ async def decide_objection(
     summary="Tell the subject their restriction will be lifted (required before lifting)",
 )
 async def announce_lift(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]) -> Done:
-    rights = _rights(request)
+    rights = rights_of(request)
     try:
         async with runtime_pool(request).acquire() as conn, conn.transaction():
             count = await rights.announce_lift(conn, request_id, actor=caller.name)
@@ -174,7 +174,7 @@ async def announce_lift(request_id: uuid.UUID, request: Request, caller: Annotat
     "/v1/requests/{request_id}/restriction/lift", summary="Lift a restriction the subject was told of"
 )
 async def lift(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]) -> Done:
-    rights = _rights(request)
+    rights = rights_of(request)
     try:
         async with runtime_pool(request).acquire() as conn, conn.transaction():
             count = await rights.lift(conn, request_id, actor=caller.name)

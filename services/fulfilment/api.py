@@ -42,7 +42,7 @@ class ReviewOutcome(BaseModel):
     status: RequestStatus
 
 
-def _access(request: Request) -> AccessFulfilment:
+def access_of(request: Request) -> AccessFulfilment:
     state = request.app.state
     if getattr(state, "access_fulfilment", None) is None:
         state.access_fulfilment = build_access(state.settings)
@@ -57,7 +57,7 @@ def _access(request: Request) -> AccessFulfilment:
 async def review(
     request_id: uuid.UUID, body: ReviewDecision, request: Request, caller: Annotated[ApiKey, REVIEWERS]
 ) -> ReviewOutcome:
-    access = _access(request)
+    access = access_of(request)
     try:
         async with runtime_pool(request).acquire() as conn, conn.transaction():
             final = await decide(

@@ -48,6 +48,7 @@ class Fulfilment:
         sources: SourceReader,
         artifacts: ArtifactStore,
         company: Company | None = None,
+        *,
         rights: erasure.Rights | None = None,
     ):
         self.catalogue = catalogue
@@ -101,7 +102,7 @@ def build(runtime: Runtime) -> Fulfilment:
         SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
         company_of(settings),
-        erasure.build_rights(catalogue, runtime),
+        rights=erasure.build_rights(catalogue, runtime),
     )
 
 

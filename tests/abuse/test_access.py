@@ -44,8 +44,19 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/requests/{request_id}/cancel"): {"system", "agent"},
     ("GET", "/v1/requests/{request_id}/artifacts"): {"agent", "ops"},
     ("GET", "/v1/requests/{request_id}/audit-export"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/review"): {"agent", "ops"},
+    ("GET", "/v1/requests/{request_id}/plan"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/plan/approve"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/plan/reject"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/objection/decision"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/restriction/announce-lift"): {"agent", "ops"},
+    ("POST", "/v1/requests/{request_id}/restriction/lift"): {"agent", "ops"},
+    ("POST", "/v1/suppressions/check"): {"system", "agent", "ops"},
 }
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/v1/downloads/{token}", "/openapi.json", "/docs", "/redoc"}
+# The data subject's pages: no key by design (abuse limits, one-time tokens and status secrets guard
+# them; tests/public); /demo/mail exists only under `dsr up --demo`.
+PUBLIC |= {"/request", "/status", "/verify/{token}", "/download/{token}", "/demo/mail"}
 
 
 @pytest.fixture

@@ -289,6 +289,42 @@ async def test_an_agent_cannot_take_a_decision_only_the_dpo_may(browser: Any, st
     await dpo.context.close()
 
 
+async def test_the_dpo_sees_the_erasure_plan_and_approves_it_in_the_console(
+    browser: Any, stack: Stack
+) -> None:
+    """Health data makes an erasure wait for a person: the DPO sees the plan, approves, it runs."""
+    subject = showcase_subject("health_note_debtor")
+    agent = await _page(browser)
+    await sign_in(agent, stack, "agent-kari")
+    await agent.goto(f"{stack.url}/console/requests/new")
+    await agent.select_option("#type", "erasure")
+    await agent.select_option("#channel", "phone")
+    await agent.fill("#national_id", subject.national_id)
+    for check in ("case_number", "national_id", "address"):
+        await agent.check(f"input[name=checks][value={check}]")
+    await agent.click("#submit-request")
+    await agent.wait_for_url(re.compile(r"/console/requests/[0-9a-f-]{36}\?notice=logged"))
+    request_id = agent.url.rsplit("/", 1)[1].split("?")[0]
+    await wait_for_status(agent, "Til vurdering")
+    assert not await agent.query_selector("#dpo-decisions form")  # an agent gets no decision forms
+    await agent.context.close()
+
+    dpo = await _page(browser)
+    await sign_in(dpo, stack, "dpo-nina")
+    await dpo.goto(f"{stack.url}/console/requests/{request_id}")
+    plan = await dpo.inner_text("#erasure-plan")
+    assert "needs_review" in plan and "debt_collection" in plan
+    await dpo.screenshot(path=str(screenshot_path("console-erasure-plan")), full_page=True)
+    await dpo.click("#dpo-decisions details:has(form[action$='/dpo/approve_plan']) summary")
+    await dpo.fill("#dpo-approve_plan-reason", "Checked with the subject: the health note may go.")
+    await dpo.click("form[action$='/dpo/approve_plan'] button")
+    await wait_for_status(dpo, "Fullført", timeout=60)
+    assert "approved" in (await dpo.inner_text("#erasure-plan")) or "executed" in (
+        await dpo.inner_text("#erasure-plan")
+    )
+    await dpo.context.close()
+
+
 async def test_an_agent_answers_a_manual_search_task_from_the_queue(browser: Any, stack: Stack) -> None:
     page = await _page(browser)
     await sign_in(page, stack, "agent-kari")

@@ -10,7 +10,7 @@ import yaml
 from schemas.registry import TOPICS
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-SERVICES = {"intake", "locator", "fulfilment", "tracker"}
+SERVICES = {"intake", "locator", "fulfilment", "tracker", "notifier"}
 
 
 def _resources(kind: str) -> list[dict[str, Any]]:
@@ -48,7 +48,9 @@ def test_every_service_has_a_deployment_with_probes_resources_and_its_secrets() 
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["resources"]["requests"] and container["resources"]["limits"]
         secret_env = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-        assert secret_env == {"DSR_DATABASE_URL", "DSR_API_KEYS", "DSR_ARTIFACT_KEYS"}
+        # every service reads the ledger and the keys; the notifier also logs in to the mail relay
+        extra = {"DSR_SMTP_PASSWORD"} if name == "notifier" else set()
+        assert secret_env == {"DSR_DATABASE_URL", "DSR_API_KEYS", "DSR_ARTIFACT_KEYS"} | extra
     services = {doc["metadata"]["name"] for doc in _resources("Service")}
     assert services >= SERVICES | {f"{name}-pods" for name in SERVICES}
 
