@@ -27,9 +27,13 @@ async def _artifacts(h: Harness, request_id: uuid.UUID) -> dict[str, bytes]:
     return {r["kind"]: open_sealed(r["sealed"], KEYS.key(r["key_id"]), r["id"].bytes) for r in rows}
 
 
-async def _access(h: Harness, key: str, language: str, *, by_post: bool = False) -> uuid.UUID:
+async def _access(
+    h: Harness, key: str, language: str, *, by_post: bool = False, scope: str | None = None
+) -> uuid.UUID:
     request_id = await h.located(key, RequestType.access, {"reply_by": "post"} if by_post else None)
-    await h.pool.execute("update requests set language = $2 where id = $1", request_id, language)
+    await h.pool.execute(
+        "update requests set language = $2, identity_scope = $3 where id = $1", request_id, language, scope
+    )
     await h.fulfil(request_id)
     assert await h.status(request_id) == "completed"
     return request_id
@@ -93,6 +97,10 @@ async def test_a_later_access_extract_lists_the_recipients_told_of_the_subjects_
     )
     html_en = later["extract_html"].decode()
     assert texts("en").labels["notified"] in html_en and "restriction" in html_en
+
+    # On a confirmed email alone (a mailbox can be shared) whose changes they were is not known.
+    mailbox = await _artifacts(h, await _access(h, "open_case_debtor", "en", scope="email_direct"))
+    assert json.loads(mailbox["extract_json"])["recipients_notified"] == []
 
     # The guarantor on his case shares the case, not the person: his notices are not hers to read.
     other = json.loads((await _artifacts(h, await _access(h, "guarantor", "en")))["extract_json"])
