@@ -119,6 +119,30 @@ class ExtractScope(_Part):
     how_to_get: str
 
 
+class NoticeTable(_Part):
+    """A register whose records the change touched."""
+
+    system: str = Field(description="The system (catalogue name).")
+    system_title: str
+    table: str
+
+
+class RecipientNotice(_Part):
+    """A recipient we told of a change made on one of the subject's earlier requests (Art. 19):
+    the subject may ask who they are, so the extract of a later access request lists them."""
+
+    recipient: str = Field(description="The recipient, as the data catalogue names it.")
+    change: Literal["rectified", "erased", "anonymised", "restricted"] = Field(
+        description="What was done to the records: rectified (Art. 16), erased or anonymised "
+        "(Art. 17), restricted (Art. 18)."
+    )
+    change_text: str = Field(description="The change in the extract's language.")
+    tables: list[NoticeTable] = Field(min_length=1, description="The registers the change touched.")
+    record_count: int = Field(ge=0, description="How many of the subject's records the notice concerned.")
+    notified_at: dt.datetime = Field(description="When the recipient was told.")
+    request_reference: str = Field(description="The reference of the earlier request that made the change.")
+
+
 class Extract(_Part):
     """An access extract: every record held on the subject, the subject's rights and whom to ask."""
 
@@ -136,6 +160,11 @@ class Extract(_Part):
     rights: list[Right]
     complaint: Complaint
     data_protection_officer: Contact
+    recipients_notified: list[RecipientNotice] = Field(
+        default_factory=list,
+        description="Recipients told of a rectification, erasure or restriction made on the "
+        "subject's earlier requests (Art. 19), oldest first.",
+    )
     scope: ExtractScope | None = Field(
         default=None, description="Set when only records found directly by a confirmed email are included."
     )

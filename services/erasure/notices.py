@@ -57,12 +57,18 @@ async def notify_recipients(
 
 async def recipients_told(conn: asyncpg.Connection, identifiers: Mapping[str, str]) -> list[dict[str, Any]]:
     """Every notice given about the person's earlier requests (matched by any of their normalised
-    identifiers), oldest first: for the extract of a later access request (Art. 19, last sentence)."""
+    identifiers), oldest first: for the extract of a later access request (Art. 19, last sentence).
+
+    Each row also carries the earlier request's own `identifiers` (kind -> value), so that the
+    caller can leave out a request that only shares a case number or a family's mailbox
+    (`services.fulfilment.told`)."""
     pairs = [(kind, value) for kind, value in identifiers.items()]
     if not pairs:
         return []
     rows = await conn.fetch(
-        """select r.reference, n.recipient, n.change, n.tables, n.record_count, n.created_at
+        """select r.reference, n.recipient, n.change, n.tables, n.record_count, n.created_at,
+                  (select jsonb_object_agg(i.kind, i.value) from request_identifiers i
+                   where i.request_id = r.id) as identifiers
            from recipient_notices n join requests r on r.id = n.request_id
            where n.request_id in (
                select request_id from request_identifiers

@@ -21,6 +21,7 @@ from schemas.registry import FULFILLED, REFERRALS
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue, IdentifierType
+from services.erasure.notices import recipients_told
 from services.fulfilment import formats
 from services.fulfilment.extract import (
     Company,
@@ -34,7 +35,8 @@ from services.fulfilment.extract import (
     special_fields,
 )
 from services.fulfilment.sources import ControllerLink, SourceReader
-from services.locator.scope import scope_note
+from services.fulfilment.told import recipients_notified
+from services.locator.scope import EMAIL_DIRECT, scope_note
 from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import enqueue
 
@@ -149,12 +151,21 @@ class AccessFulfilment:
             )
             return False
         seeds: dict[IdentifierType, list[str]] = {}
+        ours: dict[str, str] = {}
         for row in await conn.fetch(
             "select kind, value from request_identifiers where request_id = $1", request_id
         ):
+            ours[row["kind"]] = row["value"]
             if row["kind"] in IdentifierType.__members__:
                 seeds.setdefault(IdentifierType(row["kind"]), []).append(row["value"])
         links = await self.sources.controllers(records)
+        scope = await conn.fetchval("select identity_scope from requests where id = $1", request_id)
+        notified = []
+        if not portability and scope != EMAIL_DIRECT:
+            # A mailbox can be shared: on a confirmed email alone, whose earlier changes these
+            # were is not known, so none are listed (the scope note says what is left out).
+            told = await recipients_told(conn, ours)
+            notified = recipients_notified(self.catalogue, ours, told, request["language"])
         extract = assemble(
             self.catalogue,
             reference=request["reference"],
@@ -167,8 +178,8 @@ class AccessFulfilment:
             referrals=referrals(links),
             special=special,
             portability=portability,
+            notified=notified,
         )
-        scope = await conn.fetchval("select identity_scope from requests where id = $1", request_id)
         if (note := scope_note(scope, request["language"])) is not None:
             extract = extract.model_copy(
                 update={"scope": ExtractScope(**note)}

@@ -23,6 +23,7 @@ from schemas.extract import (
     ControllerReferral,
     Extract,
     ExtractRecord,
+    RecipientNotice,
     Redaction,
     Right,
 )
@@ -211,12 +212,14 @@ def assemble(
     referrals: list[Referral] | None = None,
     special: SpecialRelease | None = None,
     portability: bool = False,
+    notified: list[RecipientNotice] | None = None,
 ) -> Extract:
     """The extract; rows held as a processor are named by their controllers, not released.
 
     `identity` (who the subject is, for Art. 15(4)) defaults to what the records themselves say;
     `special` is the reviewer's decision, without which special-category fields are left out.
-    `portability` keeps only the records Art. 20 covers.
+    `portability` keeps only the records Art. 20 covers. `notified` are the recipients told of
+    the subject's earlier changes (Art. 19, `told.py`); an access extract lists them.
     """
     words = texts(language)
     identity = identity or learn_subject(catalogue, {}, records)
@@ -249,6 +252,7 @@ def assemble(
         summary=words.summary(len(entries)),
         records=entries,
         referred_to_controllers=referred,
+        recipients_notified=[] if portability else list(notified or []),
         rights=[
             Right(name=name, article=RIGHT_ARTICLES[name], text=text) for name, text in words.rights.items()
         ],

@@ -135,6 +135,21 @@ def to_pdf(extract: Extract) -> bytes:
                     (labels["count"], str(referral.record_count)),
                 ]
             )
+    if extract.recipients_notified:
+        pdf.heading(labels["notified"])
+        pdf.paragraph(words.notified_intro)
+        for notice in extract.recipients_notified:
+            pdf.lines(
+                [
+                    ("", notice.recipient),
+                    (labels["change"], notice.change_text),
+                    (labels["table"], "; ".join(f"{t.system_title}: {t.table}" for t in notice.tables)),
+                    (labels["count"], str(notice.record_count)),
+                    (labels["notified_at"], long_date(notice.notified_at, language)),
+                    (labels["earlier_request"], notice.request_reference),
+                ],
+                indent=4,
+            )
     pdf.heading(labels["rights"])
     for right in extract.rights:
         pdf.paragraph(f"{right.article}: {right.text}")

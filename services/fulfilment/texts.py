@@ -29,6 +29,8 @@ class Texts:
     until_unknown: str
     rights: dict[str, str]
     complaint: str
+    notified_intro: str
+    changes: dict[str, str]
     labels: dict[str, str]
 
     def summary(self, count: int) -> str:
@@ -89,7 +91,22 @@ _NB = Texts(
         "Du kan klage til Datatilsynet hvis du mener at vi behandler personopplysningene dine i strid "
         "med regelverket."
     ),
+    notified_intro=(
+        "Når vi har rettet, slettet eller begrenset opplysninger om deg, har vi varslet mottakerne "
+        "vi har utlevert dem til (personvernforordningen art. 19). Disse er varslet:"
+    ),
+    changes={
+        "rectified": "retting",
+        "erased": "sletting",
+        "anonymised": "anonymisering",
+        "restricted": "begrensning",
+    },
     labels={
+        "notified": "Mottakere vi har varslet om endringer",
+        "recipient": "Mottaker",
+        "change": "Endring",
+        "notified_at": "Varslet",
+        "earlier_request": "Forespørsel",
         "reference": "Saksnummer",
         "received": "Mottatt",
         "generated": "Laget",
@@ -169,7 +186,22 @@ _EN = Texts(
         "You may complain to the Norwegian Data Protection Authority (Datatilsynet) if you think we "
         "process your personal data unlawfully."
     ),
+    notified_intro=(
+        "When we rectified, erased or restricted data about you, we told the recipients we had "
+        "disclosed it to (GDPR Art. 19). These were told:"
+    ),
+    changes={
+        "rectified": "rectification",
+        "erased": "erasure",
+        "anonymised": "anonymisation",
+        "restricted": "restriction",
+    },
     labels={
+        "notified": "Recipients we told of changes",
+        "recipient": "Recipient",
+        "change": "Change",
+        "notified_at": "Told",
+        "earlier_request": "Request",
         "reference": "Reference",
         "received": "Received",
         "generated": "Generated",

@@ -190,7 +190,12 @@ async def harness_for(
     rights = Rights(erasure, HASH_KEY)
     reader = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
     return Harness(
-        catalogue, demo, pool, erasure, rights, Fulfilment(catalogue, reader, ArtifactStore(KEYS), rights=rights)
+        catalogue,
+        demo,
+        pool,
+        erasure,
+        rights,
+        Fulfilment(catalogue, reader, ArtifactStore(KEYS), rights=rights),
     )
 
 
