@@ -161,8 +161,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "letters_help": (
         "Brev til de registrerte som skal skrives ut og sendes i posten. Last ned, skriv ut og send, "
         "og merk brevet som sendt: da forsvinner det fra køen og PDF-en slettes.",
-        "Letters the notifier has written to data subjects. Download, print and post them, then mark "
-        "each as posted: it leaves the queue and its PDF is deleted.",
+        "Letters to data subjects, to be printed and posted. Download, print and post each one, then "
+        "mark it as posted: it leaves the queue and its PDF is deleted.",
     ),
     "letters_empty": ("Ingen brev venter.", "No letters are waiting."),
     "letters_posted": ("Sendt siste 30 dager", "Posted in the last 30 days"),
