@@ -156,6 +156,35 @@ _TEXT: dict[str, tuple[str, str]] = {
     "method_id_document": ("Legitimasjon", "Identity document"),
     "method_email_link": ("Bekreftet e-postlenke", "Confirmed email link"),
     "back": ("Tilbake", "Back"),
+    # letters for post
+    "letters": ("Brev til post", "Letters for post"),
+    "letters_help": (
+        "Brev til de registrerte som skal skrives ut og sendes i posten. Last ned, skriv ut og send, "
+        "og merk brevet som sendt: da forsvinner det fra køen og PDF-en slettes.",
+        "Letters to data subjects, to be printed and posted. Download, print and post each one, then "
+        "mark it as posted: it leaves the queue and its PDF is deleted.",
+    ),
+    "letters_empty": ("Ingen brev venter.", "No letters are waiting."),
+    "letters_posted": ("Sendt siste 30 dager", "Posted in the last 30 days"),
+    "letter_kind": ("Brev", "Letter"),
+    "created": ("Laget", "Created"),
+    "posted_at": ("Sendt", "Posted"),
+    "letter_waiting": ("Venter på utsending", "Waiting for the post"),
+    "letter_posted": ("Sendt", "Posted"),
+    "download_pdf": ("Last ned PDF", "Download PDF"),
+    "mark_posted": ("Merk som sendt", "Mark as posted"),
+    "notice_posted": ("Brevet er merket som sendt.", "The letter is marked as posted."),
+    "notice_gone": (
+        "Brevet er allerede merket som sendt, eller finnes ikke.",
+        "The letter is already marked as posted, or does not exist.",
+    ),
+    "tpl_receipt": ("Kvittering", "Receipt"),
+    "tpl_verification_request": ("Be om bekreftelse", "Confirmation request"),
+    "tpl_extension": ("Forlenget frist", "Extension"),
+    "tpl_completion": ("Ferdig behandlet", "Completion"),
+    "tpl_refusal": ("Avslag", "Refusal"),
+    "tpl_referral": ("Videresendt til behandlingsansvarlig", "Referral to the controller"),
+    "tpl_erasure_done": ("Sletting utført", "Erasure done"),
     # validation messages, by reason
     "err_required": ("Må fylles ut.", "Required."),
     "err_identifier": (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -139,3 +139,35 @@ def audit_summary(detail: dict[str, Any]) -> str:
         if value is not None and value != "":
             parts.append(f"{key}: {value}")
     return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A letter in the print-and-post queue, as the console lists it: no address, no content."""
+
+    letter_id: int
+    request_id: uuid.UUID
+    reference: str
+    template: str
+    language: str
+    created_at: datetime
+    posted_at: datetime | None
+    posted_by: str | None
+
+
+_LETTER = """select l.id, l.request_id, r.reference, n.template, n.language,
+                     l.created_at at time zone 'Europe/Oslo', l.posted_at at time zone 'Europe/Oslo',
+                     l.posted_by
+              from letters l join notices n on n.id = l.notice_id join requests r on r.id = l.request_id"""
+
+
+async def letters(conn: asyncpg.Connection, *, posted_days: int = 30) -> tuple[list[Letter], list[Letter]]:
+    """The letters waiting for the post (oldest first), and those posted in the last `posted_days`
+    (latest first, at most 50). Times in Norwegian time."""
+    queued = await conn.fetch(f"{_LETTER} where l.posted_at is null order by l.created_at, l.id")
+    posted = await conn.fetch(
+        f"""{_LETTER} where l.posted_at > now() - make_interval(days => $1)
+            order by l.posted_at desc, l.id desc limit 50""",
+        posted_days,
+    )
+    return [Letter(*row) for row in queued], [Letter(*row) for row in posted]

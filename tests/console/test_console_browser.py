@@ -4,6 +4,7 @@ locator, fulfilment): the issue's "Must hold" cases, with a screenshot of each p
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import time
@@ -38,6 +39,7 @@ async def browser() -> AsyncIterator[Any]:
 
 
 CSP_VIOLATIONS: list[str] = []
+LETTER_ADDRESSES: list[str] = []  # postal addresses in the letters queued here: never in a log
 
 
 async def _page(browser: Any) -> Any:
@@ -412,6 +414,156 @@ async def test_the_sla_page_shows_deadlines_and_refreshes_live(browser: Any, sta
     await page.context.close()
 
 
+async def _queue_a_letter(stack: Stack) -> tuple[str, str]:
+    """A request by letter, told by post the way the notifier does it: its events through the
+    notifier's own consumer, then its delivery, which writes the PDF into the print-and-post queue.
+    Returns the request's reference and the postal address (personal data the list must not show)."""
+    from schemas.registry import REQUESTS
+    from schemas.requests import RequestSubmission
+    from services.artifacts.sealing import ConfiguredKeys
+    from services.artifacts.store import ArtifactStore
+    from services.intake import service
+    from services.notifier.delivery import Delivery
+    from services.notifier.handlers import REQUEST_HANDLERS
+    from services.notifier.mail import SmtpTransport
+    from services.notifier.settings import NoticeSettings
+    from services.runtime.consumer import EventConsumer
+    from services.runtime.db import create_pool
+    from services.runtime.settings import Settings
+    from tests.notifier.conftest import NoDeadLetters
+
+    address = f"Postboks {uuid.uuid4().int % 9000 + 1000}\n0155 Oslo"
+    settings = Settings(database_url=stack.database_url, artifact_keys="k1:" + "A" * 43)
+    pool = await create_pool(stack.database_url, min_size=1, max_size=2)
+    try:
+        submission = RequestSubmission.model_validate(
+            {
+                "type": "marketing_opt_out",
+                "channel": "letter",
+                "subject": {"national_id": "15076500565", "name": "Ørjan Ås"},
+                "details": {"postal_address": address, "language": "nb"},
+            }
+        )
+        async with pool.acquire() as conn, conn.transaction():
+            result = await service.submit(conn, submission, actor="agent-kari")
+        consumer = EventConsumer(
+            "notifier-requests",
+            REQUESTS,
+            dict(REQUEST_HANDLERS),
+            pool=pool,
+            dead_letters=NoDeadLetters(),
+            settings=settings,
+        )
+        rows = await pool.fetch(
+            "select id, key, value from outbox where request_id = $1 and topic = $2 order by id",
+            uuid.UUID(result.view.id),
+            REQUESTS,
+        )
+        for row in rows:
+            await consumer.handle_message(key=row["key"], value=row["value"], partition=0, offset=row["id"])
+        notices = NoticeSettings()
+        sender = Delivery(
+            pool, notices, SmtpTransport(notices), ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys))
+        )
+        await sender.run_due()
+        queued = await pool.fetchval(
+            "select count(*) from letters where request_id = $1 and posted_at is null",
+            uuid.UUID(result.view.id),
+        )
+        assert queued == 1
+    finally:
+        await pool.close()
+    return result.view.reference, address
+
+
+async def test_an_agent_prints_a_queued_letter_and_marks_it_posted(browser: Any, stack: Stack) -> None:
+    """Letters for post: listed without personal data, the PDF by a POST with the CSRF token, then
+    marked as posted under the agent's name: it leaves the queue and its PDF is dropped."""
+    from pypdf import PdfReader
+
+    reference, address = await _queue_a_letter(stack)
+    LETTER_ADDRESSES.append(address.split("\n")[0])
+    street = address.split("\n")[0]
+    page = await _page(browser)
+    await sign_in(page, stack, "agent-kari")
+    await page.click("header nav a[href='/console/letters']")
+    assert page.url.endswith("/console/letters")
+    assert await page.inner_text("h1") == "Brev til post"
+    row = page.locator("#letters-queue tr", has_text=reference)
+    assert await row.count() == 1
+    cells = await row.locator("td").all_inner_texts()
+    assert cells[1:3] == ["Kvittering", "Norsk bokmål"] and cells[4] == "Venter på utsending"
+    html = await page.content()
+    assert street not in html and "15076500565" not in html and "Ørjan" not in html
+    assert street not in await page.title()
+    await page.screenshot(path=str(screenshot_path("console-letters")), full_page=True)
+
+    async with page.expect_download() as info:
+        await row.locator("button.download-letter").click()
+    download = await info.value
+    assert download.suggested_filename.startswith(f"letter-{reference}-")
+    pdf = (await download.path()).read_bytes()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert street in text and "Vi har mottatt kravet ditt" in text and reference in text
+
+    # The new POSTs refuse a forged or missing CSRF token, and GET changes nothing; ops may not come in.
+    letter_id = await row.get_attribute("data-letter")
+    api = page.context.request
+    for action in ("pdf", "posted"):
+        forged = await api.post(f"{stack.url}/console/letters/{letter_id}/{action}", form={"csrf": "forged"})
+        missing = await api.post(f"{stack.url}/console/letters/{letter_id}/{action}", form={})
+        got = await api.get(f"{stack.url}/console/letters/{letter_id}/{action}")
+        assert (forged.status, missing.status, got.status) == (403, 403, 405), action
+        assert b"%PDF" not in await forged.body()
+    ops = await _page(browser)
+    await sign_in(ops, stack, "ops-per")
+    assert ops.url.endswith("/sla")
+    assert await ops.locator("header nav a[href='/console/letters']").count() == 0
+    csrf = await ops.get_attribute("form[action='/console/sign-out'] input[name=csrf]", "value")
+    crafted = await ops.context.request.post(
+        f"{stack.url}/console/letters/{letter_id}/posted", form={"csrf": csrf}
+    )
+    assert crafted.status == 403
+    assert (await ops.goto(f"{stack.url}/console/letters")).status == 403
+    await ops.context.close()
+    await page.reload()
+    assert await page.locator("#letters-queue tr", has_text=reference).count() == 1  # still queued
+
+    await row.locator("button.mark-posted").click()
+    await page.wait_for_url(re.compile(r"/console/letters\?notice=posted"))
+    assert await page.inner_text("#letters-notice") == "Brevet er merket som sendt."
+    assert await page.locator("#letters-queue tr", has_text=reference).count() == 0
+    posted = await page.locator("#letters-posted tr", has_text=reference).all_inner_texts()
+    assert len(posted) == 1 and "agent-kari" in posted[0]
+    async with page.expect_navigation():
+        await page.select_option("select[name=lang]", "en")
+    assert await page.inner_text("h1") == "Letters for post"
+    assert await page.locator("header nav a[aria-current=page]").inner_text() == "Letters for post"
+    await page.screenshot(path=str(screenshot_path("console-letters-en")), full_page=True)
+
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        letter = await conn.fetchrow("select * from letters where id = $1", int(letter_id))
+        assert letter["pdf"] is None and letter["posted_by"] == "agent-kari" and letter["posted_at"]
+        actions = await conn.fetch(
+            "select actor, action, detail from audit_events where request_id = $1 and actor = 'agent-kari'",
+            letter["request_id"],
+        )
+        done = {a["action"]: json.loads(a["detail"]) for a in actions}
+        assert done["console.letter_downloaded"] == {"letter": int(letter_id)}
+        assert done["letter_posted"]["template"] == "receipt"
+    finally:
+        await conn.close()
+    # Posted already: neither the PDF nor a second posting.
+    again = await api.post(
+        f"{stack.url}/console/letters/{letter_id}/pdf",
+        form={"csrf": await page.get_attribute("form[action='/console/sign-out'] input[name=csrf]", "value")},
+        max_redirects=0,
+    )
+    assert again.status == 303 and again.headers["location"].endswith("notice=gone")
+    await page.context.close()
+
+
 async def _csrf_of(page: Any, stack: Stack, request_id: str) -> str:
     await page.goto(f"{stack.url}/console/requests/{request_id}")
     return await page.get_attribute("form[action='/console/sign-out'] input[name=csrf]", "value")  # type: ignore[no-any-return]
@@ -449,3 +601,4 @@ def test_no_page_broke_its_content_security_policy_and_no_log_holds_personal_dat
         for value in (subject.national_id, subject.email, subject.phone, subject.phone.removeprefix("+47")):
             assert value not in logs, key
     assert "nobody.known" not in logs and "ghost-account" not in logs
+    assert not [street for street in LETTER_ADDRESSES if street in logs]

@@ -169,3 +169,21 @@ def test_hash_password_prints_a_hash_the_console_accepts() -> None:
     assert check_password(account, "a long enough password")
     short = CliRunner().invoke(app, ["console", "hash-password", "--stdin"], input="short\n")
     assert short.exit_code == 1
+
+
+@given(st.text(max_size=60), st.integers(min_value=1, max_value=2**62))
+def test_a_letter_download_name_is_safe_whatever_the_reference(reference: str, letter_id: int) -> None:
+    from services.console.letters import filename
+
+    name = filename(reference, letter_id)
+    assert re.fullmatch(r"letter-[A-Za-z0-9-]*-\d+\.pdf", name)
+    assert name.endswith(f"-{letter_id}.pdf")
+
+
+def test_every_notice_a_letter_can_carry_has_a_name_in_both_languages() -> None:
+    from services.notifier.notices import LANGUAGES, Template
+
+    for lang in ("nb", "en"):
+        t = translator(lang)
+        assert all(t(f"tpl_{template.value}") for template in Template)
+        assert all(t(f"lang_{language}") for language in LANGUAGES)
