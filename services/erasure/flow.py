@@ -37,7 +37,7 @@ from services.erasure.settings import ErasureSettings
 from services.erasure.suppression import suppress
 from services.erasure.systems import SourceSystems, changes_of, controllers
 from services.locator.locate import Located, Locator
-from services.locator.store import read_seeds
+from services.locator.request_search import search_request
 from services.runtime.faults import crash_point
 from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import enqueue
@@ -204,8 +204,8 @@ class Erasure:
         )
 
     async def _rescan(self, conn: asyncpg.Connection, request_id: uuid.UUID, plan: ErasurePlan) -> Rescan:
-        seeds = await read_seeds(conn, request_id)
-        outcome = await self.locator.locate(seeds)
+        # the same search the locator ran: with a person's resolution of shared values, the scope
+        outcome = await search_request(conn, self.locator, request_id)
         if not isinstance(outcome, Located):
             return unsearched()
         found: list[FoundRow] = [

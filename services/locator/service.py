@@ -23,17 +23,14 @@ from schemas.events import RequestVerified, ReviewRequired, SubjectLocated
 from schemas.registry import EVENTS, LOCATED, REQUESTS
 from schemas.requests import RequestStatus, RequestType
 from services.catalogue.loader import load_catalogue
-from services.catalogue.model import IdentifierType
 from services.locator.locate import Located, Locator, NeedsReview, Outcome, Waiting
-from services.locator.manual import answered_systems, open_task
-from services.locator.review import read_resolution, save_review
-from services.locator.scope import EMAIL_DIRECT
+from services.locator.manual import open_task
+from services.locator.request_search import search_request
+from services.locator.review import save_review
 from services.locator.settings import LocatorSettings
 from services.locator.store import (
     Wait,
     clear_wait,
-    read_scope,
-    read_seeds,
     record_wait,
     save_findings,
     take_due_wait,
@@ -79,23 +76,7 @@ class LocatorFlow:
         )
 
     async def _search(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> Outcome:
-        seeds = await read_seeds(conn, request_id)
-        answered = await answered_systems(conn, request_id)
-        resolution = await read_resolution(conn, request_id)
-        if resolution is not None:
-            if resolution.nobody:  # a person decided none of the people found is the subject
-                return Located([], 0, 0, 0)
-            return await self.locator.locate({**resolution.seeds, **seeds}, resolution.shared, answered)
-        if not seeds:
-            return Located([], 0, 0, 0)
-        if await read_scope(conn, request_id) == EMAIL_DIRECT:  # issue 11: a confirmed email only
-            email = seeds.get(IdentifierType.email)
-            return (
-                Located([], 0, 0, 0)
-                if email is None
-                else await self.locator.locate_direct(IdentifierType.email, email)
-            )
-        return await self.locator.locate(seeds, answered=answered)
+        return await search_request(conn, self.locator, request_id)
 
     async def _conclude(
         self,

@@ -75,11 +75,13 @@ async def wait_for_status(page: Any, wanted: str, timeout: float = 45.0) -> None
         await page.reload()
 
 
-async def log_phone_request(page: Any, stack: Stack, *, checked: bool = True, **subject: str) -> str:
+async def log_phone_request(
+    page: Any, stack: Stack, *, checked: bool = True, request_type: str = "access", **subject: str
+) -> str:
     """Fill and send the log-a-request form (with all three phone checks, or none: the request then
     waits for identity proof); returns the request id."""
     await page.goto(f"{stack.url}/console/requests/new")
-    await page.select_option("#type", "access")
+    await page.select_option("#type", request_type)
     await page.select_option("#channel", "phone")
     for name, value in subject.items():
         await page.fill(f"#{name}", value)
@@ -174,6 +176,25 @@ async def test_an_agent_resolves_the_shared_phone_and_the_request_continues(
     findings = await page.inner_text("#findings")
     assert "debt_collection" in findings and "marketing" not in findings  # Lise's rows, not Jonas's
     assert "agent-ola" in await page.inner_text("#audit")
+    await page.context.close()
+
+
+async def test_an_erasure_after_a_resolved_ambiguity_rescans_as_the_person_decided(
+    browser: Any, stack: Stack
+) -> None:
+    """The erasure's re-scan searches as the locator did after the resolution (the shared phone named
+    as shared): otherwise Jonas's rows would turn up and the erasure could never complete."""
+    page = await _page(browser)
+    await sign_in(page, stack, "agent-ola")
+    request_id = await log_phone_request(page, stack, request_type="erasure", phone=SHARED_PHONE)
+    await wait_for_status(page, "Til vurdering")
+    await page.goto(f"{stack.url}/console/requests/{request_id}")
+    await page.wait_for_selector("#resolution")
+    lise = showcase_subject("shared_phone_a")
+    await page.locator("label.candidate", has_text=lise.email).locator("input").check()
+    await page.click("#resolve")
+    await wait_for_status(page, "Fullført", timeout=60)
+    assert "executed" in await page.inner_text("#erasure-plan")
     await page.context.close()
 
 
