@@ -370,6 +370,7 @@ def bench_intake(
         float, typer.Option(help="Fixed arrival rate of the second HTTP phase (per second).")
     ] = 1000,
     events: Annotated[int, typer.Option(help="Kafka intake events.")] = 20_000,
+    workers: Annotated[int, typer.Option(help="Intake worker processes (sharing the API port).")] = 1,
     output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
         "bench-results/intake.json"
     ),
@@ -402,13 +403,15 @@ def bench_intake(
                 "DSR_DATA_DIR": str(root),
                 "DSR_LOG_LEVEL": "WARNING",
             }
-            supervisor = Supervisor.for_services(env, root / "logs", free_port(), services=("intake",))
+            supervisor = Supervisor.for_services(
+                env, root / "logs", free_port(), workers=workers, services=("intake",)
+            )
             supervisor.start()
             supervisor.wait_ready(60)
         with console.status("") as status:
             results = asyncio.run(
                 run_intake_bench(
-                    supervisor.children[0].url,
+                    supervisor.api_url,
                     key,
                     bootstrap,
                     database_url,

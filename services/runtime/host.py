@@ -199,6 +199,17 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     return app
 
 
+def _quiet_garbage_collector() -> None:
+    """Fewer, later collections: a service allocates many short-lived objects per request, and the
+    default thresholds run a young collection every 700 allocations and full ones that stall every
+    request in flight. Everything loaded at start-up is frozen out of the collector's way."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def serve(spec: ServiceSpec, settings: Settings) -> None:
     """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown).
 
@@ -208,6 +219,7 @@ def serve(spec: ServiceSpec, settings: Settings) -> None:
     import uvicorn
 
     configure_logging(spec.name, settings.log_level)
+    _quiet_garbage_collector()
     port = settings.http_port or settings.api_port
     sockets = [listening_socket(settings.api_host, port)]
     if settings.shared_http_fd is not None:
