@@ -336,6 +336,11 @@ class Table(Strict):
     restriction: Restriction | None = None
     automated_decision: AutomatedDecision | None = None
 
+    def sql_type(self, column: str) -> str:
+        """`column`'s PostgreSQL type: keys travel as text and are cast to it, so that the column's
+        index answers (comparing `column::text` instead reads the whole table)."""
+        return self.columns[column].type.sql_name
+
 
 class SystemHeader(Strict):
     """A system file without its tables (the loader validates each table on its own)."""

@@ -143,7 +143,7 @@ class SourceSystems:
             selects.append(f'r{index}."{column}" as "{path}"')
         sql = (
             f'select {", ".join(selects)} from "{table_name}" t {" ".join(joins)} '
-            f'where t."{pk}"::text = any($1::text[])'
+            f'where t."{pk}" = any($1::text[]::{table.sql_type(pk)}[])'
         )
         pool = await self.pool(system)
         records = await pool.fetch(sql, [key[0] for key in keys])
@@ -187,7 +187,9 @@ class SourceSystems:
         key = str(change.key[pk])
         changed = 0
         if change.method is Method.delete_row:
-            status = await conn.execute(f'delete from "{change.table}" where "{pk}"::text = $1', key)
+            status = await conn.execute(
+                f'delete from "{change.table}" where "{pk}" = $1::text::{table.sql_type(pk)}', key
+            )
             return _count(status)
         if change.method in (Method.null_columns, Method.anonymise) and change.columns:
             nullable = await self._nullable_columns(conn, system, change.table)
@@ -200,7 +202,9 @@ class SourceSystems:
             sets = ", ".join(f'"{c}" = ${i + 2}' for i, c in enumerate(change.columns))
             differs = " or ".join(f'"{c}" is distinct from ${i + 2}' for i, c in enumerate(change.columns))
             status = await conn.execute(
-                f'update "{change.table}" set {sets} where "{pk}"::text = $1 and ({differs})', key, *values
+                f'update "{change.table}" set {sets} where "{pk}" = $1::text::{table.sql_type(pk)} and ({differs})',
+                key,
+                *values,
             )
             changed += _count(status)
         if change.mark_restricted and table.restriction is not None:
@@ -227,14 +231,15 @@ class SourceSystems:
             target_table, target_key = target.split(".")
             status = await conn.execute(
                 f'update "{target_table}" set "{target_column}" = $2 where "{target_key}" = '
-                f'(select "{reference}" from "{table_name}" where "{pk}"::text = $1) '
+                f'(select "{reference}" from "{table_name}" where "{pk}" = $1::text::{table.sql_type(pk)}) '
                 f'and "{target_column}" is distinct from $2',
                 key,
                 value,
             )
         else:
             status = await conn.execute(
-                f'update "{table_name}" set "{column}" = $2 where "{pk}"::text = $1 and "{column}" is distinct from $2',
+                f'update "{table_name}" set "{column}" = $2 where "{pk}" = $1::text::{table.sql_type(pk)} '
+                f'and "{column}" is distinct from $2',
                 key,
                 value,
             )
@@ -263,7 +268,7 @@ class SourceSystems:
                 columns = sorted(changes)
                 old = await conn.fetchrow(
                     f'select {", ".join(f"{chr(34)}{c}{chr(34)}" for c in columns)} from "{table_name}" '
-                    f'where "{pk}"::text = $1 for update',
+                    f'where "{pk}" = $1::text::{table.sql_type(pk)} for update',
                     str(key[pk]),
                 )
                 if old is None:
@@ -273,7 +278,7 @@ class SourceSystems:
                     continue
                 sets = ", ".join(f'"{c}" = ${i + 2}' for i, c in enumerate(differing))
                 await conn.execute(
-                    f'update "{table_name}" set {sets} where "{pk}"::text = $1',
+                    f'update "{table_name}" set {sets} where "{pk}" = $1::text::{table.sql_type(pk)}',
                     str(key[pk]),
                     *[changes[c] for c in differing],
                 )
@@ -299,7 +304,8 @@ class SourceSystems:
                 table = self.catalogue.systems[system].tables[change.table]
                 [pk] = table.primary_key
                 row = await conn.fetchrow(
-                    f'select * from "{change.table}" where "{pk}"::text = $1', str(change.key[pk])
+                    f'select * from "{change.table}" where "{pk}" = $1::text::{table.sql_type(pk)}',
+                    str(change.key[pk]),
                 )
                 if row is None:
                     continue
@@ -354,7 +360,9 @@ async def controllers(systems: SourceSystems, facts: Sequence[RecordFacts]) -> d
         target_table, target_key = column.references.split(".")
         pool = await systems.pool(system)
         rows = await pool.fetch(
-            f'select name from "{target_table}" where "{target_key}"::text = any($1::text[])', ids
+            f'select name from "{target_table}" where "{target_key}" = any($1::text[]::'
+            f"{catalogue.systems[system].tables[target_table].sql_type(target_key)}[])",
+            ids,
         )
         names[system] = sorted(r["name"] for r in rows)
     return names

@@ -61,7 +61,8 @@ class SourceReader:
             found: dict[str, dict[str, Any]] = {
                 str(r[key]): dict(r)
                 for r in await pool.fetch(
-                    f'select * from "{table_name}" where "{key}"::text = any($1::text[])', ids
+                    f'select * from "{table_name}" where "{key}" = any($1::text[]::{table.sql_type(key)}[])',
+                    ids,
                 )
             }
             for row in rows:
@@ -117,7 +118,8 @@ class SourceReader:
             system, target_table, key, column = query
             pool = await self._pool(system)
             rows = await pool.fetch(
-                f'select "{key}"::text as k, "{column}" as v from "{target_table}" where "{key}"::text = any($1::text[])',
+                f'select "{key}"::text as k, "{column}" as v from "{target_table}" '
+                f'where "{key}" = any($1::text[]::{self.catalogue.systems[system].tables[target_table].sql_type(key)}[])',
                 sorted(values),
             )
             found[query] = {r["k"]: r["v"] for r in rows}
@@ -156,7 +158,7 @@ class SourceReader:
             org_select = f'"{org}"' if org else "null::text"
             rows = await pool.fetch(
                 f'select "{target_key}"::text as k, name, {org_select} as org '
-                f'from "{target_table}" where "{target_key}"::text = any($1::text[])',
+                f'from "{target_table}" where "{target_key}" = any($1::text[]::{target.sql_type(target_key)}[])',
                 sorted(per_id),
             )
             links += [
