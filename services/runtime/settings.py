@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     consumer_batch_wait: float = Field(
         0.003, gt=0, description="Seconds a consumer waits to fill a batch (adds at most this to latency)."
     )
+    consumer_fetch_wait: float = Field(
+        0.02,
+        gt=0,
+        le=5,
+        description="Longest wait of one Kafka fetch for new events (bounds each hop on brokers that hold a fetch).",
+    )
     consumer_run_budget: float = Field(
         0.05,
         gt=0,

@@ -20,6 +20,29 @@ def broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip()]
 
 
+def _bound_fetch_wait(seconds: float) -> None:
+    """Faust creates its aiokafka consumer with `fetch_max_wait_ms=1500`, fixed. A broker that holds
+    a fetch for that long even when data arrives meanwhile (the embedded Tansu does: measured p50
+    396 ms per hop at 1,500 ms, 3 ms at 20 ms) adds it to every hop; bound it. With Apache Kafka,
+    whose fetches return as soon as data arrives, a shorter wait only means more idle fetches."""
+    from faust.transport.drivers import aiokafka as driver
+
+    thread = driver.AIOKafkaConsumerThread
+    original = getattr(thread, "_dsr_original_create_worker_consumer", None)
+    if original is None:
+        original = thread._create_worker_consumer
+        thread._dsr_original_create_worker_consumer = original  # type: ignore[attr-defined]
+    wait_ms = int(seconds * 1000)
+
+    def create(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = wait_ms
+        log.info("kafka consumer created", extra={"fetch_max_wait_ms": consumer._fetch_max_wait_ms})
+        return consumer
+
+    thread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
 def create_stream_app(service: str, settings: Settings) -> faust.App:
     """A Faust app for `service`; its consumer group is the service name (prefixed in tests).
 
@@ -27,6 +50,7 @@ def create_stream_app(service: str, settings: Settings) -> faust.App:
     committed but whose offset did not is delivered again and skipped by the inbox.
     """
     assert settings.kafka_bootstrap, "kafka_bootstrap must be set before creating a stream app"
+    _bound_fetch_wait(settings.consumer_fetch_wait)
     datadir = Path(settings.data_dir) / "streams" / service
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
