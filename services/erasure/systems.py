@@ -7,7 +7,6 @@ only from the validated catalogue, values always travel as parameters.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from services.catalogue.dsn import resolve_dsn
 from services.catalogue.model import Catalogue, Table
+from services.catalogue.pools import SourcePools
 from services.erasure.hashing import fingerprint, pseudonym
 from services.erasure.plan import PlannedRecord
 from services.erasure.retention import (
@@ -62,26 +61,19 @@ class SourceSystems:
         self.server_url = server_url
         self.database_prefix = database_prefix
         self.hash_key = hash_key
-        self._pools: dict[str, asyncpg.Pool] = {}
+        self._pools = SourcePools(
+            catalogue,
+            server_url=server_url,
+            database_prefix=database_prefix,
+            server_settings={"application_name": "dsr-erasure"},
+        )
         self._nullable: dict[tuple[str, str], dict[str, bool]] = {}
 
     async def pool(self, system: str) -> asyncpg.Pool:
-        if system not in self._pools:
-            dsn = resolve_dsn(
-                self.catalogue.systems[system].connection,
-                server_url=self.server_url,
-                env=os.environ,
-                database_prefix=self.database_prefix,
-            )
-            self._pools[system] = await asyncpg.create_pool(
-                dsn, min_size=0, max_size=4, server_settings={"application_name": "dsr-erasure"}
-            )
-        return self._pools[system]
+        return await self._pools.pool(system)
 
     async def close(self) -> None:
-        for pool in self._pools.values():
-            await pool.close()
-        self._pools.clear()
+        await self._pools.close()
 
     # ------------------------------------------------------------------------------------- facts
 

@@ -137,7 +137,7 @@ class AccessFulfilment:
         """Build, store and complete; False (and `needs_review`) when a person must release Art. 9
         data first. The request must be `fulfilling`."""
         request = await conn.fetchrow(
-            """select reference, type, received_at, language, correlation_id,
+            """select reference, type, received_at, language, correlation_id, identity_scope,
                       channel = 'letter' or details->>'reply_by' = 'post' as by_post
                from requests where id = $1""",
             request_id,
@@ -159,7 +159,7 @@ class AccessFulfilment:
             if row["kind"] in IdentifierType.__members__:
                 seeds.setdefault(IdentifierType(row["kind"]), []).append(row["value"])
         links = await self.sources.controllers(records)
-        scope = await conn.fetchval("select identity_scope from requests where id = $1", request_id)
+        scope = request["identity_scope"]
         notified = []
         if not portability and scope != EMAIL_DIRECT:
             # A mailbox can be shared: on a confirmed email alone, whose earlier changes these

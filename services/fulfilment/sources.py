@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
 
-from services.catalogue.dsn import resolve_dsn
 from services.catalogue.model import Catalogue, RetentionKind
+from services.catalogue.pools import SourcePools
 from services.fulfilment.extract import HeldRecord
 from services.fulfilment.keeping import Anchor, as_date
 
@@ -32,20 +31,15 @@ class SourceReader:
         self.catalogue = catalogue
         self.server_url = server_url
         self.database_prefix = database_prefix
-        self._pools: dict[str, asyncpg.Pool] = {}
+        self._pools = SourcePools(
+            catalogue,
+            server_url=server_url,
+            database_prefix=database_prefix,
+            server_settings={"default_transaction_read_only": "on"},
+        )
 
     async def _pool(self, system: str) -> asyncpg.Pool:
-        if system not in self._pools:
-            dsn = resolve_dsn(
-                self.catalogue.systems[system].connection,
-                server_url=self.server_url,
-                env=os.environ,
-                database_prefix=self.database_prefix,
-            )
-            self._pools[system] = await asyncpg.create_pool(
-                dsn, min_size=0, max_size=4, server_settings={"default_transaction_read_only": "on"}
-            )
-        return self._pools[system]
+        return await self._pools.pool(system)
 
     async def read(self, findings: list[asyncpg.Record]) -> list[HeldRecord]:
         """Each finding's row; raises on a system that cannot be read (the caller retries)."""
@@ -168,6 +162,4 @@ class SourceReader:
         return links
 
     async def close(self) -> None:
-        for pool in self._pools.values():
-            await pool.close()
-        self._pools.clear()
+        await self._pools.close()

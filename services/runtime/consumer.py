@@ -235,24 +235,22 @@ class EventConsumer:
                         [message.offset for message, _ in run],
                     )
                 )
-                batch: list[tuple[int, Envelope[Any]]] = []
+                batch: list[tuple[int, Envelope[Any]]] = []  # fresh events for one batch handler
                 for index, (_, event) in enumerate(run):
+                    fresh_here = event.event_id in fresh and event.event_id not in handled
+                    batched = fresh_here and event.event_type in self.batch_handlers
+                    if batch and not (batched and batch[0][1].event_type == event.event_type):
+                        await self._flush(conn, batch)
                     position = index
-                    if event.event_id in fresh and event.event_id not in handled:
+                    if fresh_here:
                         handled.add(event.event_id)
-                        if event.event_type in self.batch_handlers:
-                            if batch and batch[0][1].event_type != event.event_type:
-                                position = await self._flush(conn, batch)
-                            batch.append((index, event))
-                            continue
-                        position = await self._flush(conn, batch)
-                        position = index
+                    if batched:
+                        batch.append((index, event))
+                    elif fresh_here:
                         await self.handlers[event.event_type](conn, event)
                     elif self.on_duplicate is not None:
-                        position = await self._flush(conn, batch)
-                        position = index
                         await self.on_duplicate(conn, event)
-                position = await self._flush(conn, batch)
+                await self._flush(conn, batch)
         except _RunFailed as exc:
             return exc.position
         except Exception:
@@ -269,11 +267,11 @@ class EventConsumer:
             outcomes.append(self._count(event.event_type, outcome))
         return None
 
-    async def _flush(self, conn: asyncpg.Connection, batch: list[tuple[int, Envelope[Any]]]) -> int:
-        """Run the batch handler over the collected events and empty the batch; returns the run index
-        to blame should the transaction fail later (the batch's last event)."""
+    async def _flush(self, conn: asyncpg.Connection, batch: list[tuple[int, Envelope[Any]]]) -> None:
+        """Run the batch handler over the collected events and empty the batch; a failure names the
+        run index of the event that failed."""
         if not batch:
-            return 0
+            return
         indexes, events = [i for i, _ in batch], [e for _, e in batch]
         batch.clear()
         try:
@@ -282,7 +280,6 @@ class EventConsumer:
             raise _RunFailed(indexes[exc.index]) from exc.cause
         except Exception as exc:
             raise _RunFailed(indexes[0]) from exc
-        return indexes[-1]
 
     async def _handle_with_retries(
         self,

@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from services.intake import downloads, http
 from services.intake.app import configure
-from services.runtime.host import ServiceSpec, create_service_app
+from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.intake.helpers import Submit, auth
+from tests.support.serving import serving
 
 SPEC = ServiceSpec("intake", routers=[http.router, downloads.router], configure=configure)
 
 
-@contextlib.asynccontextmanager
-async def running_intake(settings: Settings, port: int) -> AsyncIterator[str]:
+def running_intake(settings: Settings, port: int) -> contextlib.AbstractAsyncContextManager[str]:
     """Serve the intake API on 127.0.0.1:`port` until the block ends; yields its base URL."""
-    app = create_service_app(SPEC, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(60):
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise AssertionError("the intake API stopped during start-up")
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    return serving(SPEC, settings, port)
 
 
 @pytest.fixture

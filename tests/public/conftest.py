@@ -3,7 +3,6 @@ without a key, and the session's SMTP sink."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -14,38 +13,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from services.demo.loader import DemoSystems, create_demo_systems
 from services.intake import downloads, http
 from services.intake.app import configure
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.public import pages
-from services.runtime.host import ServiceSpec, create_service_app
+from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.notifier.conftest import mail_sink  # noqa: F401  (the session's SMTP server)
+from tests.support.serving import serving
 
 SPEC = ServiceSpec("intake", routers=[http.router, downloads.router, pages.router], configure=configure)
 
 
-@contextlib.asynccontextmanager
-async def running_api(settings: Settings, port: int) -> AsyncIterator[str]:
-    app = create_service_app(SPEC, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(60):
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    raise AssertionError("the API stopped during start-up")
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+def running_api(settings: Settings, port: int) -> contextlib.AbstractAsyncContextManager[str]:
+    """Serve the API with the public pages on 127.0.0.1:`port`; yields its base URL."""
+    return serving(SPEC, settings, port)
 
 
 @pytest.fixture
