@@ -6,6 +6,7 @@ resolve a system's DSN the same way (`dsn.resolve_dsn`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import asyncpg
@@ -28,8 +29,15 @@ class SourcePools:
         self.database_prefix = database_prefix
         self.server_settings = server_settings or {}
         self._pools: dict[str, asyncpg.Pool] = {}
+        self._opening = asyncio.Lock()  # reads of one system run at the same time: open it once
 
     async def pool(self, system: str) -> asyncpg.Pool:
+        if system in self._pools:
+            return self._pools[system]
+        async with self._opening:
+            return await self._open(system)
+
+    async def _open(self, system: str) -> asyncpg.Pool:
         if system not in self._pools:
             dsn = resolve_dsn(
                 self.catalogue.systems[system].connection,

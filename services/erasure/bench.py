@@ -21,7 +21,7 @@ from services.catalogue.model import Catalogue, IdentifierType
 from services.erasure.flow import Erasure
 from services.erasure.render import certificate_pdf
 from services.erasure.scopes import Scope
-from services.erasure.settings import ErasureSettings
+from services.erasure.settings import CertificatePdf, ErasureSettings
 from services.erasure.systems import SourceSystems
 from services.locator.locate import Located, Locator
 from services.locator.settings import LocatorSettings
@@ -167,7 +167,9 @@ async def run_erasure_bench(
     )
     keys = ConfiguredKeys.parse(new_key_spec())
     artifacts = ArtifactStore(keys)
-    erasure = Erasure(catalogue, systems, locator, artifacts, ErasureSettings(erasure_pdf=False), key)
+    erasure = Erasure(
+        catalogue, systems, locator, artifacts, ErasureSettings(erasure_pdf=CertificatePdf.never), key
+    )
     pool = await create_pool(database_url, min_size=2, max_size=4)
     totals, locates, pdfs, records, statuses = [], [], [], [], []
     try:

@@ -33,7 +33,7 @@ from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
 from services.erasure.retention import Action, Method
 from services.erasure.scopes import Scope
-from services.erasure.settings import ErasureSettings
+from services.erasure.settings import CertificatePdf, ErasureSettings
 from services.erasure.suppression import suppress
 from services.erasure.systems import SourceSystems, changes_of, controllers
 from services.locator.locate import Located, Locator
@@ -245,7 +245,10 @@ class Erasure:
                 await audit(conn, None, NAME, "scheduled_erasure_executed", {"plan_id": str(plan_id)})
                 return
             request = await conn.fetchrow(
-                "select reference, type, language from requests where id = $1", request_id
+                """select reference, type, language,
+                          channel = 'letter' or details->>'reply_by' = 'post' as by_post
+                   from requests where id = $1""",
+                request_id,
             )
             recipients = await self._notify_recipients(conn, request_id, request["reference"], plan)
             await self._remember(conn, request_id, plan)
@@ -259,7 +262,9 @@ class Erasure:
                 recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
                 controllers=plan.controllers,
             )
-            stored = await self.store_certificate(conn, request_id, content, request["language"])
+            stored = await self.store_certificate(
+                conn, request_id, content, request["language"], by_post=bool(request["by_post"])
+            )
             await audit(
                 conn,
                 request_id,
@@ -291,16 +296,24 @@ class Erasure:
             await finish_request(conn, request_id, RequestType(request["type"]), final, reason, stored)
 
     async def store_certificate(
-        self, conn: asyncpg.Connection, request_id: uuid.UUID, content: dict[str, Any], language: str
+        self,
+        conn: asyncpg.Connection,
+        request_id: uuid.UUID,
+        content: dict[str, Any],
+        language: str,
+        *,
+        by_post: bool,
     ) -> int:
-        """JSON and HTML always, PDF when configured; returns how many artifacts were stored."""
+        """JSON and HTML always, PDF as configured (by default when the answer goes by post, since
+        the PDF is the letter's content); returns how many artifacts were stored."""
         lang: Language = "en" if language == "en" else "nb"
         reference = content["reference"]
         documents = [
             ("application/json", "json", json.dumps(content, ensure_ascii=False, indent=2).encode()),
             ("text/html; charset=utf-8", "html", certificate_html(content, lang).encode()),
         ]
-        if self.settings.erasure_pdf:
+        pdf = self.settings.erasure_pdf
+        if pdf is CertificatePdf.always or (pdf is CertificatePdf.post and by_post):
             documents.append(("application/pdf", "pdf", certificate_pdf(content, lang)))
         for media_type, suffix, body in documents:
             await self.artifacts.put(

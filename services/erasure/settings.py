@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CertificatePdf(StrEnum):
+    """When the erasure certificate is also rendered as PDF (the slowest part of a plan's end)."""
+
+    always = "always"
+    post = "post"  # when the answer goes by post: channel `letter` or `reply_by: post`, as extracts
+    never = "never"
 
 
 class ErasureSettings(BaseSettings):
@@ -22,9 +32,25 @@ class ErasureSettings(BaseSettings):
     erasure_poll_seconds: float = Field(
         1.0, gt=0, description="How often fulfilment looks for approved plans and due scheduled erasures."
     )
-    erasure_pdf: bool = Field(
-        True, description="Store the erasure certificate as PDF too (JSON and HTML always)."
+    erasure_concurrency: int = Field(
+        4, ge=1, le=32, description="Approved erasure plans one fulfilment worker runs at the same time."
     )
+    erasure_pdf: CertificatePdf = Field(
+        CertificatePdf.post,
+        description="Erasure certificate as PDF too: `post` (when the answer goes by post, as extracts), `always` or `never`; JSON and HTML always.",
+    )
+
+    @field_validator("erasure_pdf", mode="before")
+    @classmethod
+    def _from_boolean(cls, value: Any) -> Any:
+        """The setting was a boolean: true and false still mean always and never."""
+        if isinstance(value, bool):
+            return CertificatePdf.always if value else CertificatePdf.never
+        if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
+            return CertificatePdf.always
+        if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
+            return CertificatePdf.never
+        return value
 
     def hash_key(self, artifact_keys: str) -> bytes:
         """The configured key, else one derived from the artifact keys (kept in the data directory)."""

@@ -20,18 +20,25 @@ log = logging.getLogger(__name__)
 
 
 async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20) -> int:
-    """Execute approved plans, oldest first; returns how many ran to their end here."""
+    """Execute approved plans, oldest first, `erasure_concurrency` at a time (a plan mostly waits
+    on the source systems); returns how many ran to their end here."""
     ids = await pool.fetch(
         "select id from erasure_plans where status = 'approved' order by created_at limit $1", limit
     )
-    ran = 0
-    for row in ids:
-        try:
-            ran += await erasure.execute(pool, row["id"])
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # A system away: this plan waits for the next round, the others go on.
-            log.warning("erasure plan failed", extra={"plan_id": str(row["id"]), "error": type(exc).__name__})
-    return ran
+    slots = asyncio.Semaphore(max(1, erasure.settings.erasure_concurrency))
+
+    async def run(plan_id: uuid.UUID) -> bool:
+        async with slots:
+            try:
+                return await erasure.execute(pool, plan_id)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # A system away: this plan waits for the next round, the others go on.
+                log.warning(
+                    "erasure plan failed", extra={"plan_id": str(plan_id), "error": type(exc).__name__}
+                )
+                return False
+
+    return sum(await asyncio.gather(*(run(row["id"]) for row in ids)))
 
 
 async def schedule_due(

@@ -390,10 +390,14 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.ports import free_port
     from services.launcher.supervisor import Supervisor
+    from services.notifier.sink import MailSink
     from services.runtime.settings import Settings
 
     root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
     postgres = EmbeddedPostgres(root / "postgres")
+    # The notifier mails the subjects as in production; the sink stands for the company's mail
+    # server (outside the measured processes). Without it every notice would fail and be retried.
+    mail = MailSink(free_port()).start()
     results: list[dict[str, Any]] = []
     try:
         server_url = postgres.start()
@@ -421,6 +425,9 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                         "DSR_LOG_LEVEL": "WARNING",
                         "DSR_ACCEPT_SYNTHETIC_IDS": "true",
                         "DSR_ARTIFACT_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+                        "DSR_SMTP_HOST": "127.0.0.1",
+                        "DSR_SMTP_PORT": str(mail.port),
+                        "DSR_SMTP_TLS": "none",
                     }
                     supervisor = Supervisor.for_services(
                         env, root / f"logs-{workers}", free_port(), workers=workers
@@ -466,6 +473,8 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                 broker.stop()
     finally:
         postgres.stop()
+        mail.stop()
+    console.print(f"Mail server stand-in caught {len(mail.messages):,} notices")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"plan": asdict(plan), "phases": results}, indent=2) + "\n")
     chart = output.with_suffix(".html")

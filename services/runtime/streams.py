@@ -10,6 +10,7 @@ from typing import Any
 import faust
 
 from services.runtime import metrics
+from services.runtime.batching import take_batches
 from services.runtime.consumer import EventConsumer, Message
 from services.runtime.settings import Settings
 
@@ -117,9 +118,7 @@ def bind(app: faust.App, consumer: EventConsumer) -> None:
     async def agent(stream: Any) -> None:
         # Events arrive in small batches: whatever came within `consumer_batch_wait` seconds, at
         # most `consumer_batch_max`; Faust acks (and later commits) them after the batch is handled.
-        async for events in stream.take_events(
-            settings.consumer_batch_max, within=settings.consumer_batch_wait
-        ):
+        async for events in take_batches(stream, settings.consumer_batch_max, settings.consumer_batch_wait):
             await consumer.handle_batch(
                 [
                     Message(e.message.key, e.message.value, e.message.partition, e.message.offset)
