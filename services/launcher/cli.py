@@ -338,6 +338,9 @@ def bench(
     rate: Annotated[float, typer.Option(help="Arrival rate of the fixed-rate phase (per second).")] = 50.0,
     workers: Annotated[list[int], typer.Option(help="Workers per service; repeat to compare.")] = [1],  # noqa: B006
     connections: Annotated[int, typer.Option(help="HTTP connections of the load client.")] = 32,
+    mix: Annotated[
+        list[str], typer.Option(help="Only these request types in the mixed phase; repeat (default: all).")
+    ] = [],  # noqa: B006
     output: Annotated[Path, typer.Option(help="Where the figures go as JSON (the chart next to it).")] = Path(
         "bench-results/pipeline.json"
     ),
@@ -345,7 +348,7 @@ def bench(
     """The whole pipeline: mixed requests through the public intake to their stored results."""
     if context.invoked_subcommand is not None:
         return
-    from services.launcher.pipeline_bench import BenchPlan, run_bench
+    from services.launcher.pipeline_bench import BenchPlan, mixed_types, run_bench
 
     _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     plan = BenchPlan(
@@ -355,7 +358,12 @@ def bench(
         mixed_requests=requests,
         connections=connections,
         workers=tuple(workers),
+        mix=tuple(mix),
     )
+    try:
+        mixed_types(1, 0, plan.mix)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--mix") from None
     try:
         run_bench(plan, output=output, console=console)
     except _Stop:

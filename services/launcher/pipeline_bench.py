@@ -120,9 +120,17 @@ def body(request_type: str, person: dict[str, str]) -> bytes:
     ).encode()
 
 
-def mixed_types(count: int, seed: int) -> list[str]:
+def mixed_types(count: int, seed: int, only: tuple[str, ...] = ()) -> list[str]:
+    """`count` request types drawn by the MIX weights; `only` keeps some of them (e.g. a burst of
+    marketing opt-outs)."""
+    unknown = set(only) - set(MIX)
+    if unknown:
+        raise ValueError(
+            f"not in the bench's mix: {', '.join(sorted(unknown))} (choose from {', '.join(MIX)})"
+        )
+    weights = {kind: weight for kind, weight in MIX.items() if not only or kind in only}
     rng = random.Random(seed)
-    return rng.choices(list(MIX), weights=list(MIX.values()), k=count)
+    return rng.choices(list(weights), weights=list(weights.values()), k=count)
 
 
 @dataclass
@@ -358,6 +366,8 @@ class BenchPlan:
     workers: tuple[int, ...] = (1,)
     settle_timeout: float = 300.0
     seed: int = 42
+    mix: tuple[str, ...] = ()
+    """Request types of the mixed phase; empty: all of MIX by its weights."""
 
 
 async def sample_people(server_url: str, count: int, seed: int) -> list[dict[str, str]]:
@@ -440,10 +450,10 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                 if broker.process is not None:
                     pids["broker"] = broker.process.pid
                 phases: list[tuple[str, list[tuple[str, bytes]], float | None]] = []
-                if index == 0:
+                if index == 0 and plan.steady_requests > 0:
                     steady = [("access", body("access", next(people))) for _ in range(plan.steady_requests)]
                     phases.append(("steady", steady, plan.steady_rate))
-                types = mixed_types(plan.mixed_requests, plan.seed + workers)
+                types = mixed_types(plan.mixed_requests, plan.seed + workers, plan.mix)
                 phases.append(("mixed", [(t, body(t, next(people))) for t in types], None))
                 for name, bodies, rate in phases:
                     with console.status("") as status:
