@@ -73,6 +73,9 @@ class PhaseResult:
     stages_ms: dict[str, list[float]]
     completions_per_second: list[int]
     processes: dict[str, dict[str, float]]
+    ledger_bytes: int = 0
+    """Growth of the ledger database during the phase (for sizing PostgreSQL's disk)."""
+    artifact_bytes: int = 0
 
     def figures(self) -> dict[str, Any]:
         accepted = [s for s in self.sent if s.request_id is not None]
@@ -93,6 +96,8 @@ class PhaseResult:
             "stages_ms": {s: percentiles(v) for s, v in sorted(self.stages_ms.items())},
             "completions_per_second": self.completions_per_second,
             "processes": self.processes,
+            "ledger_kb_per_request": round(self.ledger_bytes / 1024 / max(1, len(accepted)), 1),
+            "artifact_kb_per_request": round(self.artifact_bytes / 1024 / max(1, len(accepted)), 1),
         }
 
 
@@ -135,7 +140,9 @@ def mixed_types(count: int, seed: int, only: tuple[str, ...] = ()) -> list[str]:
 
 @dataclass
 class ProcessSampler:
-    """CPU seconds and peak RSS per named process (with its children: PostgreSQL's backends)."""
+    """CPU seconds and peak RSS per named process with its children (PostgreSQL's backends). A
+    child counts with its private memory only: every backend maps the same shared buffers, which
+    summed RSS would count once per backend."""
 
     pids: dict[str, int]
     interval: float = 0.25
@@ -157,7 +164,8 @@ class ProcessSampler:
                 try:
                     times = proc.cpu_times()
                     cpu += times.user + times.system
-                    rss += proc.memory_info().rss
+                    memory = proc.memory_info()
+                    rss += memory.rss if proc is root else memory.rss - getattr(memory, "shared", 0)
                 except psutil.Error:
                     pass
             sample[name] = (cpu, rss)
@@ -316,6 +324,12 @@ async def run_phase(
     settle_timeout: float,
     progress: Callable[[str], None],
 ) -> PhaseResult:
+    size = "select pg_database_size(current_database())"
+    conn = await asyncpg.connect(database_url)
+    try:
+        ledger_before = await conn.fetchval(size)
+    finally:
+        await conn.close()
     sampler = ProcessSampler(pids)
     sampler.start()
     total = len(bodies)
@@ -339,6 +353,10 @@ async def run_phase(
         )
         processes = sampler.stop()
         outcomes, end_to_end, stages, per_second, span = await read_history(conn, sent)
+        ledger_bytes = await conn.fetchval(size) - ledger_before
+        artifact_bytes = await conn.fetchval(
+            "select coalesce(sum(size), 0)::bigint from artifacts where request_id = any($1::uuid[])", ids
+        )
     finally:
         await conn.close()
     return PhaseResult(
@@ -353,6 +371,8 @@ async def run_phase(
         stages_ms=stages,
         completions_per_second=per_second,
         processes=processes,
+        ledger_bytes=ledger_bytes,
+        artifact_bytes=artifact_bytes,
     )
 
 
@@ -524,10 +544,23 @@ def print_phase(console: Console, figures: dict[str, Any]) -> None:
     processes = Table(title_justify="left", title="processes during the phase")
     processes.add_column("process")
     processes.add_column("CPU s", justify="right")
+    processes.add_column("CPU ms per request", justify="right")
     processes.add_column("peak RSS MB", justify="right")
+    requests = max(1, figures["requests"])
     for name, p in figures["processes"].items():
-        processes.add_row(name, f"{p['cpu_seconds']:.1f}", f"{p['peak_rss_mb']:.0f}")
+        processes.add_row(
+            name,
+            f"{p['cpu_seconds']:.1f}",
+            f"{p['cpu_seconds'] * 1000 / requests:.1f}",
+            f"{p['peak_rss_mb']:.0f}",
+        )
+    total = sum(p["cpu_seconds"] for p in figures["processes"].values())
+    processes.add_row("all", f"{total:.1f}", f"{total * 1000 / requests:.1f}", "")
     console.print(processes)
+    console.print(
+        f"ledger growth {figures['ledger_kb_per_request']} KB per request, of which artifacts "
+        f"{figures['artifact_kb_per_request']} KB"
+    )
 
 
 def print_scaling(console: Console, results: list[dict[str, Any]]) -> None:
