@@ -473,8 +473,9 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                 if index == 0 and plan.steady_requests > 0:
                     steady = [("access", body("access", next(people))) for _ in range(plan.steady_requests)]
                     phases.append(("steady", steady, plan.steady_rate))
-                types = mixed_types(plan.mixed_requests, plan.seed + workers, plan.mix)
-                phases.append(("mixed", [(t, body(t, next(people))) for t in types], None))
+                if plan.mixed_requests > 0:
+                    types = mixed_types(plan.mixed_requests, plan.seed + workers, plan.mix)
+                    phases.append(("mixed", [(t, body(t, next(people))) for t in types], None))
                 for name, bodies, rate in phases:
                     with console.status("") as status:
                         result = asyncio.run(
