@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from schemas.requests import TERMINAL_STATUSES, RequestStatus
@@ -73,16 +73,17 @@ class Finding:
     detail: str
 
 
-def check(history: History, ledger: Ledger, *, review_reasons: Iterable[str] = ()) -> list[Finding]:
+def check(
+    history: History, ledger: Ledger, *, person_decides: Callable[[str | None], bool] = lambda _: False
+) -> list[Finding]:
     """Every finding of every check; empty when the run kept all its promises.
 
-    `review_reasons`: the reasons for which `needs_review` is a legitimate place to stop (a person
-    must decide, whatever the faults); any other unfinished request is a finding.
+    `person_decides(reason)`: whether `needs_review` for that reason is a legitimate place to stop
+    (a person must decide, whatever the faults); any other unfinished request is a finding.
     """
-    allowed_review = frozenset(review_reasons)
     return [
         *check_acknowledged(history, ledger),
-        *check_terminal(ledger, allowed_review),
+        *check_terminal(ledger, person_decides),
         *check_status_histories(ledger),
         *check_audit_trails(ledger),
         *check_effects_once(ledger),
@@ -112,14 +113,14 @@ def check_acknowledged(history: History, ledger: Ledger) -> list[Finding]:
     return findings
 
 
-def check_terminal(ledger: Ledger, allowed_review: frozenset[str]) -> list[Finding]:
+def check_terminal(ledger: Ledger, person_decides: Callable[[str | None], bool]) -> list[Finding]:
     findings: list[Finding] = []
     for request in ledger.requests.values():
         if request.status in TERMINAL:
             continue
         changes = ledger.statuses.get(request.id, [])
         reason = changes[-1].reason if changes else None
-        if request.status == RequestStatus.needs_review.value and reason in allowed_review:
+        if request.status == RequestStatus.needs_review.value and person_decides(reason):
             continue
         findings.append(
             Finding("not_terminal", request.id, f"{request.type} left in {request.status} ({reason})")

@@ -42,7 +42,7 @@ FAST = {
     "DSR_LOCATOR_RETRY_INITIAL_SECONDS": "1.0",
     "DSR_LOCATOR_RETRY_MAX_SECONDS": "4.0",
     "DSR_TRACKER_INTERVAL": "1.0",
-    "DSR_STUCK_AFTER": "8.0",
+    "DSR_STUCK_AFTER": "6.0",
     "DSR_NOTICE_POLL_SECONDS": "0.5",
     "DSR_NOTICE_RETRY_INITIAL_SECONDS": "1.0",
     "DSR_NOTICE_RETRY_MAX_SECONDS": "4.0",
@@ -65,6 +65,7 @@ class Cluster:
     mail: MailSink | None = None
     settings: Settings | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    start_exits: list[str] = field(default_factory=list)  # services that exited while starting again
 
     def __post_init__(self) -> None:
         self.ledger_server = EmbeddedPostgres(self.root / "pg")
@@ -132,12 +133,23 @@ class Cluster:
         return target
 
     async def restart(self, name: str, *, without_crash: bool = True) -> None:
-        """Start a service again on its own port and log file (after it was killed)."""
+        """Start a service again on its own port and log file (after it was killed). One that exits
+        during start-up (e.g. the broker went away meanwhile) is started again, as `dsr up`'s
+        supervisor does; each such exit is noted in `start_exits`."""
         process = self.services[name]
         if without_crash:
             process.extra_env.pop("DSR_FAULT_CRASH_AT", None)
-        process.start()
-        await asyncio.to_thread(process.wait_ready, 60.0)
+        for _ in range(3):
+            process.start()
+            try:
+                await asyncio.to_thread(process.wait_ready, 60.0)
+                return
+            except AssertionError:
+                if process.process is None or process.process.poll() is None:
+                    raise  # alive but not ready in time
+                self.start_exits.append(name)
+                await asyncio.sleep(1.0)
+        raise AssertionError(f"{name} exited during start-up three times")
 
     def stop(self) -> None:
         for process in self.services.values():

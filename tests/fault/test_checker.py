@@ -95,7 +95,7 @@ def test_a_request_left_unfinished_is_found_unless_a_person_must_decide() -> Non
     _request(ledger, "r3", "k3", path=path)
     ledger.statuses["r3"][-1] = StatusChange("needs_review", "ambiguous_identity", 3.0)
     assert "not_terminal" in _checks(check(history, ledger))
-    assert check(history, ledger, review_reasons={"ambiguous_identity"}) == []
+    assert check(history, ledger, person_decides=lambda reason: reason == "ambiguous_identity") == []
 
 
 def test_a_double_extract_is_found() -> None:

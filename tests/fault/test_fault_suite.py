@@ -41,17 +41,24 @@ ARTIFACTS = Path(os.environ.get("DSR_TEST_ARTIFACTS", "test-artifacts")) / "faul
 SUBJECTS = 1000  # random people in the demo systems, besides the showcase
 HTTP_CLIENTS = ["http1", "http2", "http3", "http4"]
 KAFKA_CLIENTS = ["pp1"]
-LOAD_SECONDS = 70.0
+LOAD_SECONDS = 64.0
 HTTP_PACE = 0.7  # seconds between one client's requests
 KAFKA_PACE = 1.0
 SETTLE_SECONDS = 60.0  # after the last fault ended, every request must be where it stops
 CRASH_POINT = "fulfilment.after_commit:25"
-# needs_review is where these requests stop whatever the faults: a person must decide.
-REVIEW_REASONS = {
+# needs_review is where these requests stop whatever the faults, because the catalogue or the
+# identity evidence says a person must decide. Not among them: a system unavailable, a re-scan that
+# could not finish, an overdue manual task (the faults must never send a request there).
+PERSON_DECIDES = {
     "ambiguous_identity",
-    "erasure plan needs approval: special_category",
+    "search_too_deep",
+    "special_category",
     "re-scan found records the plan did not keep",
 }
+
+
+def _person_decides(reason: str | None) -> bool:
+    return reason in PERSON_DECIDES or (reason or "").startswith("erasure plan needs approval: ")
 
 
 def _people_values(people: list[dict[str, str]]) -> list[str]:
@@ -80,13 +87,12 @@ async def _settle(conn: asyncpg.Connection, until: float, history: History) -> d
     drained; returns what is left unfinished at `until`."""
     while True:
         left = await unfinished(conn)
-        reviews = await conn.fetchval(
-            """select count(*) from requests r where status = 'needs_review' and
-               (select reason from request_status_history h where h.request_id = r.id order by id desc limit 1)
-               = any($1::text[])""",
-            list(REVIEW_REASONS),
+        reasons = await conn.fetch(
+            """select (select reason from request_status_history h where h.request_id = r.id
+                       order by id desc limit 1) as reason
+               from requests r where status = 'needs_review'"""
         )
-        moving = sum(left.values()) - reviews
+        moving = sum(left.values()) - sum(1 for r in reasons if _person_decides(r["reason"]))
         pending = await conn.fetchval("select count(*) from outbox where published_at is null")
         if (moving == 0 and pending == 0) or history.now() > until:
             return left
@@ -158,18 +164,19 @@ async def test_faults_lose_nothing_and_apply_nothing_twice(tmp_path_factory: pyt
         history = History()
         wall_origin = time.time()
         nemesis = Nemesis(cluster, history)
-        # One fault after another; restarts are spread out so that two services never import at once.
+        # One fault after another, some overlapping; each restart is over (ready) before the broker
+        # is wiped, so that readiness measures the restart, not the broker's absence.
         schedule = [
             (0.0, lambda: nemesis.crash_after_commit("fulfilment", CRASH_POINT, within=40)),
             (4.0, lambda: nemesis.kill("intake")),
+            (10.0, lambda: nemesis.source_down(30.0)),
             (12.0, lambda: nemesis.kill("locator")),
             (18.0, lambda: nemesis.lock_source_table(6.0)),
             (26.0, lambda: nemesis.pause_postgres(10.0)),
             (38.0, lambda: nemesis.kill("tracker")),
-            (44.0, lambda: nemesis.source_down(30.0)),
-            (46.0, lambda: nemesis.kill("notifier")),
-            (54.0, lambda: nemesis.wipe_broker()),
-            (62.0, lambda: nemesis.kill("fulfilment")),
+            (43.0, lambda: nemesis.kill("notifier")),
+            (48.0, lambda: nemesis.kill("fulfilment")),
+            (58.0, lambda: nemesis.wipe_broker()),
         ]
         intake = cluster.intake().url
         async with PlanAndPay(cluster.settings, history) as plan_and_pay:
@@ -206,7 +213,7 @@ async def test_faults_lose_nothing_and_apply_nothing_twice(tmp_path_factory: pyt
                 ledger = await read_ledger(conn, notified_topic=notified, mails=mails)
             finally:
                 await conn.close()
-        findings = check(history, ledger, review_reasons=REVIEW_REASONS)
+        findings = check(history, ledger, person_decides=_person_decides)
         texts = {**{f"{name}.log": log for name, log in cluster.logs().items()}, **metrics}
         texts["dead-letter topic"] = "\n".join(v.decode(errors="replace") for v in dead)
         findings += personal_data_leaks(_people_values(people), texts)
@@ -226,6 +233,7 @@ async def test_faults_lose_nothing_and_apply_nothing_twice(tmp_path_factory: pyt
             "calls": dict(Counter(f"{o.op} {o.outcome}" for o in history.ops)),
             "left_unfinished": left,
             "faults": [asdict(f) for f in history.faults],
+            "exited_while_starting_again": cluster.start_exits,
             "findings": len(findings),
         }
         failed = bool(findings)
