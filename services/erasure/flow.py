@@ -36,7 +36,7 @@ from services.erasure.scopes import Scope
 from services.erasure.settings import CertificatePdf, ErasureSettings
 from services.erasure.suppression import suppress
 from services.erasure.systems import SourceSystems, changes_of, controllers
-from services.locator.locate import Located, Locator
+from services.locator.locate import Located, Locator, Waiting
 from services.locator.request_search import search_request
 from services.runtime.faults import crash_point
 from services.runtime.ledger import audit, change_status
@@ -46,6 +46,11 @@ NAME = "fulfilment"
 log = logging.getLogger(__name__)
 
 CHANGE_WORD = {Action.erase: "erased", Action.anonymise: "anonymised", Action.restrict: "restricted"}
+
+
+class RescanWaiting(Exception):
+    """The re-scan could not read a system (down, or timing out): the plan stays approved and the
+    worker tries its end again next round, as it does when a system cannot be changed."""
 
 
 class Erasure:
@@ -206,6 +211,8 @@ class Erasure:
     async def _rescan(self, conn: asyncpg.Connection, request_id: uuid.UUID, plan: ErasurePlan) -> Rescan:
         # the same search the locator ran: with a person's resolution of shared values, the scope
         outcome = await search_request(conn, self.locator, request_id)
+        if isinstance(outcome, Waiting) and outcome.systems:
+            raise RescanWaiting(f"re-scan waits for {len(outcome.systems)} system(s)")
         if not isinstance(outcome, Located):
             return unsearched()
         found: list[FoundRow] = [

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.erasure.flow import Erasure
+from services.erasure.flow import Erasure, RescanWaiting
 from services.erasure.plan import build_plan
 from services.erasure.retention import Action
 
@@ -31,7 +31,7 @@ async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20)
         async with slots:
             try:
                 return await erasure.execute(pool, plan_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RescanWaiting) as exc:
                 # A system away: this plan waits for the next round, the others go on.
                 log.warning(
                     "erasure plan failed", extra={"plan_id": str(plan_id), "error": type(exc).__name__}

@@ -15,7 +15,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.events import DeadlineAtRisk, DeadlineMissed
-from schemas.registry import FULFILLED, SLA
+from schemas.registry import FULFILLED, LOCATED, REQUESTS, SLA
 from schemas.requests import TERMINAL_STATUSES
 from services.intake.domain.deadline import OSLO
 from services.runtime.consumer import EventConsumer
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 _TERMINAL = [s.value for s in TERMINAL_STATUSES]
 # Waiting for a person is not being stuck: these are driven on by people, not by re-publishing.
 _WAITING_FOR_PEOPLE = ["awaiting_verification", "needs_review"]
+# The topics whose events move a request from one service to the next. A request's last event can
+# be on another topic (the intake outcome to Plan & Pay, a referral, a notice): republishing that
+# one would drive nothing.
+_PIPELINE_TOPICS = [REQUESTS, LOCATED, FULFILLED]
 
 
 def _today() -> Any:
@@ -103,7 +107,7 @@ async def _escalate(pool: asyncpg.Pool, row: asyncpg.Record, old: SlaState, new:
 
 
 async def redrive_stuck(pool: asyncpg.Pool, *, stuck_after_seconds: float) -> int:
-    """Republish the last event of each request that made no progress for a while.
+    """Republish the last pipeline event of each request that made no progress for a while.
 
     Its consumer handles it if it never arrived (a broker that forgot its topics) and skips it if
     it did (the inbox): re-drive never doubles an effect.
@@ -119,6 +123,7 @@ async def redrive_stuck(pool: asyncpg.Pool, *, stuck_after_seconds: float) -> in
                last_event as (
                    select distinct on (o.request_id) o.id, o.request_id from outbox o
                    join stuck s on s.id = o.request_id
+                   where o.topic = any($4::text[])
                    order by o.request_id, o.id desc),
                republished as (
                    update outbox set published_at = null from last_event l where outbox.id = l.id
@@ -128,6 +133,7 @@ async def redrive_stuck(pool: asyncpg.Pool, *, stuck_after_seconds: float) -> in
             _TERMINAL,
             _WAITING_FOR_PEOPLE,
             stuck_after_seconds,
+            _PIPELINE_TOPICS,
         )
         for row in rows:
             await audit(conn, row["id"], NAME, "redriven", {"event_type": row["event_type"]})

@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 from typer.testing import CliRunner
 
 from services.erasure.certificate import check_rescan
@@ -176,3 +177,34 @@ async def test_a_restored_backup_is_erased_again_by_replay(
         env=env,
     )
     assert again.exit_code == 0 and " 0 re-erased" in again.output
+
+
+async def test_a_system_down_during_the_rescan_makes_the_plan_wait_not_the_request_go_to_review(
+    fresh: Harness,
+) -> None:
+    """Found by the fault suite: a source system unreadable during the re-scan after an erasure sent
+    the request to `needs_review` ("re-scan could not finish") at once, although a system that
+    cannot be read is to be retried (BRIEF §9). Now the plan's end waits for the next round."""
+    request_id = await fresh.located("newsletter_only")
+    await fresh.deliver(request_id)
+    plan_id, plan = await _plan(fresh, request_id)
+    assert "telephony" not in {system for system, _ in plan.by_system()}  # execution does not need it
+    database = f"{fresh.demo.prefix}demo_telephony"
+    admin = await asyncpg.connect(fresh.demo.server_url)
+    try:
+        await admin.execute(f'alter database "{database}" allow_connections false')
+        await admin.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", database
+        )
+        await fresh.fulfil_pending()
+        assert await fresh.status(request_id) == "fulfilling"
+        assert (
+            await fresh.pool.fetchval("select status from erasure_plans where id = $1", plan_id) == "approved"
+        )
+        assert await fresh.certificates(request_id) == []
+    finally:
+        await admin.execute(f'alter database "{database}" allow_connections true')
+        await admin.close()
+    await fresh.fulfil_pending()  # the system is back: the plan ends, once
+    assert await fresh.status(request_id) == "completed"
+    assert len(await fresh.certificates(request_id)) == 1

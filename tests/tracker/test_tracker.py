@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import generate_latest
 
-from schemas.registry import REQUESTS
+from schemas.registry import INTAKE_OUTCOMES, REQUESTS
 from services.intake.domain.deadline import OSLO
 from services.runtime.outbox import enqueue
 from services.tracker.service import check_deadlines, redrive_stuck, refresh_gauges
@@ -67,6 +67,22 @@ async def test_a_stuck_request_gets_its_last_event_republished_once_per_period(p
     assert await pool.fetchval("select request_id from outbox where published_at is null") == stuck
     assert await redrive_stuck(pool, stuck_after_seconds=600) == 0  # progress clock was reset
     assert await pool.fetchval("select count(*) from audit_events where action = 'redriven'") == 1
+
+
+async def test_the_redrive_republishes_the_pipeline_event_not_the_outcome_to_plan_and_pay(pool) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fault suite: a Kafka submission's last outbox event is its outcome to Plan & Pay
+    (`request.accepted`, written after `request.verified`). When the broker forgot the verified
+    event, republishing the outcome drove nothing and the request stayed `verified` for ever."""
+    stuck = await _request_due_in(pool, 20)
+    async with pool.acquire() as conn:
+        await enqueue(conn, REQUESTS, verified_event(stuck))
+        accepted = verified_event(stuck).model_copy(update={"event_id": uuid.uuid4()})
+        await enqueue(conn, INTAKE_OUTCOMES, accepted, key="pp-key")
+        await conn.execute("update outbox set published_at = now()")
+        await conn.execute("update requests set updated_at = now() - interval '1 hour' where id = $1", stuck)
+    assert await redrive_stuck(pool, stuck_after_seconds=600) == 1
+    republished = await pool.fetch("select topic from outbox where published_at is null")
+    assert [r["topic"] for r in republished] == [REQUESTS]
 
 
 async def test_gauges_count_open_requests_without_ids_in_labels(pool) -> None:  # type: ignore[no-untyped-def]
