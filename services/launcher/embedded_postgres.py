@@ -91,7 +91,7 @@ class EmbeddedPostgres:
             ep.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.user, timeout=30)
         if self._port is None:
             self._port = remembered_port(self.root / "postgres.port")
-        options = f"-h {HOST} -p {self._port} -k {self.pgdata} -c max_connections=200 -c fsync=on"
+        options = f"-h {HOST} -p {self._port} -k {self.pgdata} -c max_connections=400 -c fsync=on"
         ep.pg_ctl(
             ["-w", "-t", "30", "-o", options, "-l", str(self.pgdata / "server.log"), "start"],
             pgdata=self.pgdata,

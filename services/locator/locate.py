@@ -124,6 +124,7 @@ class Locator:
                 timeout=settings.locator_system_timeout,
                 attempts=settings.locator_system_attempts,
                 cooldown=settings.locator_system_cooldown_seconds,
+                pool_max=settings.locator_system_connections,
             )
         return cls(plans, connectors, max_rounds=settings.locator_max_rounds)
 

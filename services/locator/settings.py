@@ -25,6 +25,12 @@ class LocatorSettings(BaseSettings):
     locator_system_cooldown_seconds: float = Field(
         5.0, ge=0, description="After a system failed, searches count it as down this long without asking it."
     )
+    locator_system_connections: int = Field(
+        4,
+        ge=1,
+        le=50,
+        description="Connections a worker opens at most to each source system (it searches at most 4 partitions' requests at once).",
+    )
     locator_max_rounds: int = Field(
         6, ge=1, description="Search rounds (link depth) before a still-growing search goes to review."
     )
