@@ -39,7 +39,7 @@ from services.erasure.systems import SourceSystems, changes_of, controllers
 from services.locator.locate import Located, Locator, Waiting
 from services.locator.request_search import search_request
 from services.runtime.faults import crash_point
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import ANSWERED_BY_POST, audit, change_status
 from services.runtime.outbox import enqueue
 
 NAME = "fulfilment"
@@ -252,8 +252,8 @@ class Erasure:
                 await audit(conn, None, NAME, "scheduled_erasure_executed", {"plan_id": str(plan_id)})
                 return
             request = await conn.fetchrow(
-                """select reference, type, language,
-                          channel = 'letter' or details->>'reply_by' = 'post' as by_post
+                f"""select reference, type, language,
+                          {ANSWERED_BY_POST} as by_post
                    from requests where id = $1""",
                 request_id,
             )

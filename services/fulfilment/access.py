@@ -37,7 +37,7 @@ from services.fulfilment.extract import (
 from services.fulfilment.sources import ControllerLink, SourceReader
 from services.fulfilment.told import recipients_notified
 from services.locator.scope import EMAIL_DIRECT, scope_note
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import ANSWERED_BY_POST, audit, change_status
 from services.runtime.outbox import enqueue
 
 NAME = "fulfilment"
@@ -137,8 +137,8 @@ class AccessFulfilment:
         """Build, store and complete; False (and `needs_review`) when a person must release Art. 9
         data first. The request must be `fulfilling`."""
         request = await conn.fetchrow(
-            """select reference, type, received_at, language, correlation_id, identity_scope,
-                      channel = 'letter' or details->>'reply_by' = 'post' as by_post
+            f"""select reference, type, received_at, language, correlation_id, identity_scope,
+                      {ANSWERED_BY_POST} as by_post
                from requests where id = $1""",
             request_id,
         )

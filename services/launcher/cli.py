@@ -348,7 +348,7 @@ def bench(
     """The whole pipeline: mixed requests through the public intake to their stored results."""
     if context.invoked_subcommand is not None:
         return
-    from services.launcher.pipeline_bench import BenchPlan, mixed_types, run_bench
+    from services.launcher.pipeline_bench import BenchPlan, check_mix, run_bench
 
     _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     plan = BenchPlan(
@@ -361,7 +361,7 @@ def bench(
         mix=tuple(mix),
     )
     try:
-        mixed_types(1, 0, plan.mix)
+        check_mix(plan.mix)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--mix") from None
     try:

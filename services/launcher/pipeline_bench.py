@@ -125,6 +125,15 @@ def body(request_type: str, person: dict[str, str]) -> bytes:
     ).encode()
 
 
+def check_mix(only: tuple[str, ...]) -> None:
+    """Raises ValueError naming the types that are not in MIX."""
+    unknown = set(only) - set(MIX)
+    if unknown:
+        raise ValueError(
+            f"not in the bench's mix: {', '.join(sorted(unknown))} (choose from {', '.join(MIX)})"
+        )
+
+
 def mixed_types(count: int, seed: int, only: tuple[str, ...] = ()) -> list[str]:
     """`count` request types drawn by the MIX weights; `only` keeps some of them (e.g. a burst of
     marketing opt-outs)."""
@@ -328,23 +337,19 @@ async def run_phase(
     conn = await asyncpg.connect(database_url)
     try:
         ledger_before = await conn.fetchval(size)
-    finally:
-        await conn.close()
-    sampler = ProcessSampler(pids)
-    sampler.start()
-    total = len(bodies)
-    how = f"at {rate:g}/s" if rate else "as fast as the intake takes them"
-    sent, submit_seconds = await submit_all(
-        urls,
-        key,
-        bodies,
-        rate=rate,
-        connections=connections,
-        progress=lambda n: progress(f"{name}: submitted {n:,}/{total:,} {how}"),
-    )
-    ids = [s.request_id for s in sent if s.request_id is not None]
-    conn = await asyncpg.connect(database_url)
-    try:
+        sampler = ProcessSampler(pids)
+        sampler.start()
+        total = len(bodies)
+        how = f"at {rate:g}/s" if rate else "as fast as the intake takes them"
+        sent, submit_seconds = await submit_all(
+            urls,
+            key,
+            bodies,
+            rate=rate,
+            connections=connections,
+            progress=lambda n: progress(f"{name}: submitted {n:,}/{total:,} {how}"),
+        )
+        ids = [s.request_id for s in sent if s.request_id is not None]
         unsettled = await wait_settled(
             conn,
             ids,

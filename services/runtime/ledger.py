@@ -10,6 +10,10 @@ import asyncpg
 from schemas.requests import RequestStatus
 from services.runtime.lifecycle import check_transition
 
+ANSWERED_BY_POST = "(channel = 'letter' or details->>'reply_by' = 'post')"
+"""SQL over `requests`: the answer goes by post, so its documents are also rendered as PDF (the
+letter's content)."""
+
 
 class RequestNotFound(Exception):
     pass

@@ -19,6 +19,7 @@ from services.demo.loader import create_demo_systems
 from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
+from services.launcher.ports import free_port
 from services.notifier.sink import MailSink
 from services.runtime.settings import Settings
 from tests.support.processes import ServiceProcess
@@ -95,7 +96,7 @@ class Cluster:
             create_demo_systems(self.source_server.url(), subjects=self.subjects, seed=self.seed),
         )
         catalogue = self._catalogue()
-        self.mail = MailSink(_free_port(), None).start()
+        self.mail = MailSink(free_port(), None).start()
         key = base64.b64encode(b"F" * 32).decode()
         self.settings = Settings(
             database_url=self.database_url,
@@ -163,9 +164,3 @@ class Cluster:
 
     def logs(self) -> dict[str, str]:
         return {name: process.logs() for name, process in self.services.items()}
-
-
-def _free_port() -> int:
-    from services.launcher.ports import free_port
-
-    return free_port()
