@@ -224,16 +224,16 @@ async def submit_many(
             checked.append((index, item, ids))
     if checked:
         numbers = await _lock_subjects(conn, checked)
-        known = await _earlier(conn, checked)
+        known = _KnownRequests(await _earlier(conn, checked))
         created: list[_NewRequest] = []
         for (index, item, ids), number in zip(checked, numbers, strict=True):
-            original, duplicate = _match(item, ids, known)
+            original, duplicate = known.match(item, ids)
             if original is not None:
                 results[index] = await _replay(conn, original)
                 continue
             new, result, entry = _new_request(item, ids, number, now, duplicate)
             created.append(new)
-            known.append(entry)
+            known.add(entry)
             results[index] = result
         await _insert(conn, created)
     return [r for r in results if r is not None]
@@ -263,14 +263,20 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
     keyed = [(item.actor, item.idempotency_key) for _, item, _ in checked if item.idempotency_key is not None]
     pairs = sorted({pair for _, _, ids in checked for pair in ids.pairs()})
     types = sorted({item.submission.type.value for _, item, _ in checked})
-    # Index lookups on the keys and the identifiers rather than one OR over the whole table.
+    # One index lookup per key and per identifier, whatever the planner believes about the tables'
+    # sizes: the `offset 0` fences keep each lookup a nested loop, so a plan cached while the tables
+    # were small (a fresh ledger, before autovacuum has analysed them) cannot become a scan of every
+    # request as they grow.
     rows = await conn.fetch(
         """with keys as (select * from unnest($1::text[], $2::text[]) as k(scope, key)),
                 candidates as (
-               select r.id from requests r join keys k on r.idempotency_scope = k.scope and r.idempotency_key = k.key
+               select r.id from keys k cross join lateral (
+                   select r.id from requests r
+                   where r.idempotency_scope = k.scope and r.idempotency_key = k.key offset 0) r
                union
-               select i.request_id from request_identifiers i
-               join unnest($3::text[], $4::text[]) as t(kind, value) on i.kind = t.kind and i.value = t.value)
+               select i.request_id from unnest($3::text[], $4::text[]) as t(kind, value) cross join lateral (
+                   select i.request_id from request_identifiers i
+                   where i.kind = t.kind and i.value = t.value offset 0) i)
            select r.*,
                   (select array_agg(array[i.kind, i.value]) from request_identifiers i where i.request_id = r.id)
                     as identifiers,
@@ -305,20 +311,41 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
     ]
 
 
-def _match(item: Pending, ids: Identifiers, known: list[_Known]) -> tuple[_Known | None, _Known | None]:
-    """The request this submission retries (same idempotency key), or an open one it duplicates."""
-    if item.idempotency_key is not None:
-        for entry in known:
-            if entry.scope == item.actor and entry.key == item.idempotency_key:
-                return entry, None
-    for entry in sorted(known, key=lambda e: e.received_at):
-        if (
-            entry.type == item.submission.type
-            and entry.open_original
-            and same_subject(ids, entry.identifiers)
-        ):
-            return None, entry
-    return None, None
+class _KnownRequests:
+    """The requests a batch may repeat, indexed so that matching a submission costs a few look-ups
+    rather than a pass over everything stored or created before it in the batch."""
+
+    def __init__(self, entries: Sequence[_Known]) -> None:
+        self._by_key: dict[tuple[str, str], _Known] = {}
+        self._by_identifier: dict[tuple[str, str, str], list[tuple[int, _Known]]] = {}
+        self._count = 0
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: _Known) -> None:
+        if entry.scope is not None and entry.key is not None:
+            self._by_key.setdefault((entry.scope, entry.key), entry)
+        for kind, value in entry.identifiers.pairs():
+            self._by_identifier.setdefault((entry.type, kind, value), []).append((self._count, entry))
+        self._count += 1
+
+    def match(self, item: Pending, ids: Identifiers) -> tuple[_Known | None, _Known | None]:
+        """The request this submission retries (same idempotency key), or the earliest open one it
+        duplicates. Two requests can only be the same subject's if they share an identifier."""
+        if item.idempotency_key is not None:
+            original = self._by_key.get((item.actor, item.idempotency_key))
+            if original is not None:
+                return original, None
+        kind_of_request = item.submission.type.value
+        sharing = {
+            position: entry
+            for kind, value in ids.pairs()
+            for position, entry in self._by_identifier.get((kind_of_request, kind, value), ())
+        }
+        for _, entry in sorted(sharing.items(), key=lambda found: (found[1].received_at, found[0])):
+            if entry.open_original and same_subject(ids, entry.identifiers):
+                return None, entry
+        return None, None
 
 
 async def _replay(conn: asyncpg.Connection, original: _Known) -> Submitted:

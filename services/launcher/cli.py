@@ -17,6 +17,7 @@ from rich.console import Console
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
+    from services.launcher.embedded_broker import EmbeddedBroker
     from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.supervisor import Supervisor
     from services.notifier.sink import MailSink
@@ -389,7 +390,7 @@ def bench_intake(
     from services.launcher.bench import run_intake_bench, write_results
     from services.launcher.embedded_broker import EmbeddedBroker
     from services.launcher.embedded_postgres import EmbeddedPostgres
-    from services.launcher.ports import free_port
+    from services.launcher.ports import free_port, free_ports
     from services.launcher.supervisor import Supervisor
 
     _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
@@ -412,7 +413,12 @@ def bench_intake(
                 "DSR_LOG_LEVEL": "WARNING",
             }
             supervisor = Supervisor.for_services(
-                env, root / "logs", free_port(), workers=workers, services=("intake",)
+                env,
+                root / "logs",
+                free_port(),
+                workers=workers,
+                services=("intake",),
+                child_port=free_ports(),
             )
             supervisor.start()
             supervisor.wait_ready(60)
@@ -427,7 +433,7 @@ def bench_intake(
                     rate=rate,
                     events=events,
                     progress=lambda text: status.update(text),
-                    pids=_bench_pids(supervisor, postgres),
+                    pids=_bench_pids(supervisor, postgres, broker),
                 )
             )
         write_results(output, results)
@@ -548,9 +554,13 @@ def bench_extract(
         postgres.stop()
 
 
-def _bench_pids(supervisor: Supervisor, postgres: EmbeddedPostgres) -> dict[str, int]:
+def _bench_pids(
+    supervisor: Supervisor, postgres: EmbeddedPostgres, broker: EmbeddedBroker | None = None
+) -> dict[str, int]:
     pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
     pids["postgresql"] = postgres.pid()
+    if broker is not None and broker.process is not None:
+        pids["broker"] = broker.process.pid
     return pids
 
 

@@ -423,7 +423,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
     from services.launcher.embedded_broker import EmbeddedBroker
     from services.launcher.embedded_postgres import EmbeddedPostgres
-    from services.launcher.ports import free_port
+    from services.launcher.ports import free_port, free_ports
     from services.launcher.supervisor import Supervisor
     from services.notifier.sink import MailSink
     from services.runtime.settings import Settings
@@ -465,7 +465,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                         "DSR_SMTP_TLS": "none",
                     }
                     supervisor = Supervisor.for_services(
-                        env, root / f"logs-{workers}", free_port(), workers=workers
+                        env, root / f"logs-{workers}", free_port(), workers=workers, child_port=free_ports()
                     )
                     supervisor.start()
                     supervisor.wait_ready(90)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -20,6 +21,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(host: str = "127.0.0.1") -> Callable[[], int]:
+    """Hands out free ports, never the same one twice (for a supervisor's workers in a bench or test)."""
+    given: set[int] = set()
+
+    def take() -> int:
+        port = free_port(host)
+        while port in given:
+            port = free_port(host)
+        given.add(port)
+        return port
+
+    return take
 
 
 def remembered_port(file: Path, host: str = "127.0.0.1") -> int:

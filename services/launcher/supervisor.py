@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class Supervisor:
         api_port: int,
         workers: int = 1,
         services: tuple[str, ...] = SERVICES,
+        child_port: Callable[[], int] | None = None,
     ) -> Supervisor:
         """One child per worker of every service, each on its own port (health, metrics).
 
@@ -64,14 +66,19 @@ class Supervisor:
         workers' own ports follow it; the workers of every service share their topics' partitions
         through their consumer group, and a relay per service holds the outbox while the others
         stand by.
+
+        The workers' own ports follow `api_port` one by one, unless `child_port` hands each one out:
+        a bench or a test on a port from the ephemeral range must not assume its neighbours are
+        free, as any outgoing connection (to PostgreSQL, to the broker) may hold one.
         """
         children = []
-        port = api_port if workers == 1 else api_port + 1
+        following = iter(range(api_port + 1, 65536))
+        next_port = child_port or (lambda: next(following))
         for name in services:
             shared = api_port if workers > 1 and name in PUBLIC else None
             for worker in range(workers):
+                port = api_port if workers == 1 and name in PUBLIC else next_port()
                 children.append(Child(name if workers == 1 else f"{name}-{worker + 1}", port, name, shared))
-                port += 1
         return cls(env, log_dir, children)
 
     @property

@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.registry import TOPICS
+from services.runtime.partitioning import default_partition
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,4 +58,5 @@ def create_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
         linger_ms=2,
         request_timeout_ms=15_000,
         max_request_size=2 * 1024 * 1024,
+        partitioner=default_partition,
     )

@@ -23,7 +23,7 @@ import pytest
 
 from schemas.registry import FULFILLED, INTAKE, LOCATED, TOPICS
 from schemas.registry import REQUESTS as REQUESTS_TOPIC
-from services.launcher.ports import free_port
+from services.launcher.ports import free_port, free_ports
 from services.launcher.supervisor import SERVICES, Supervisor
 from services.runtime.settings import Settings
 from tests.pipeline.support import national_ids, publish, submission, submitted_event, to_bytes
@@ -86,16 +86,6 @@ def _body(n: int) -> dict[str, Any]:
             "verified_by": "agent-scale",
         },
     }
-
-
-def _free_port_block(size: int) -> int:
-    from services.launcher.ports import is_free
-
-    for _ in range(200):
-        base = free_port()
-        if base + size < 65000 and all(is_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 async def _metrics(url: str) -> str:
@@ -178,8 +168,8 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         "DSR_CONSUMER_COMMIT_INTERVAL": "0.5",
         "DSR_DB_POOL_MAX": "4",
     }
-    api_port = _free_port_block(1 + 2 * len(SERVICES))
-    supervisor = Supervisor.for_services(env, tmp_path / "logs", api_port, workers=2)
+    api_port = free_port()
+    supervisor = Supervisor.for_services(env, tmp_path / "logs", api_port, workers=2, child_port=free_ports())
     assert [c.name for c in supervisor.children] == [f"{s}-{w}" for s in SERVICES for w in (1, 2)]
     by_name = {c.name: c for c in supervisor.children}
     try:

@@ -46,3 +46,24 @@ def test_the_shared_socket_is_released_when_the_supervisor_stops(tmp_path: Path)
     supervisor.stop()
     with listening_socket("127.0.0.1", port):  # free again
         pass
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_allocator_gives_every_worker_a_port_of_its_own(workers: int, tmp_path: Path) -> None:
+    given = iter([41001, 41017, 41003, 41029, 41011, 41013, 41019, 41023, 41031, 41037])
+    supervisor = Supervisor.for_services({}, tmp_path, 40000, workers=workers, child_port=lambda: next(given))
+    ports = [c.port for c in supervisor.children]
+    assert supervisor.api_url == "http://127.0.0.1:40000"
+    expected = [41001, 41017, 41003, 41029, 41011, 41013, 41019, 41023, 41031, 41037]
+    if workers == 1:  # the only intake answers on the API's port itself
+        assert ports == [40000, *expected[:4]]
+    else:
+        assert ports == expected
+
+
+def test_free_ports_never_hands_out_one_port_twice() -> None:
+    from services.launcher.ports import free_ports
+
+    take = free_ports()
+    ports = [take() for _ in range(50)]
+    assert len(set(ports)) == 50

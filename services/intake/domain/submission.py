@@ -34,7 +34,10 @@ class Identifiers:
     invoice_number: str | None = None
 
     def pairs(self) -> list[tuple[str, str]]:
-        return [(f.name, v) for f in fields(self) if (v := getattr(self, f.name)) is not None]
+        return [(name, v) for name in _IDENTIFIER_KINDS if (v := getattr(self, name)) is not None]
+
+
+_IDENTIFIER_KINDS = tuple(f.name for f in fields(Identifiers))
 
 
 def check_submission(submission: RequestSubmission, *, now: datetime, accept_synthetic: bool) -> Identifiers:
