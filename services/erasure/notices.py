@@ -71,8 +71,10 @@ async def recipients_told(conn: asyncpg.Connection, identifiers: Mapping[str, st
                    where i.request_id = r.id) as identifiers
            from recipient_notices n join requests r on r.id = n.request_id
            where n.request_id in (
-               select request_id from request_identifiers
-               where (kind, value) in (select * from unnest($1::text[], $2::text[])))
+               select i.request_id from unnest($1::text[], $2::text[]) as t(kind, value)
+               cross join lateral (  -- an index lookup per identifier, even on a plan cached while small
+                   select request_id from request_identifiers
+                   where kind = t.kind and value = t.value offset 0) i)
            order by n.id""",
         [k for k, _ in pairs],
         [v for _, v in pairs],

@@ -57,10 +57,13 @@ async def check_identifiers(
     pairs = identifiers.pairs()
     open_count = await conn.fetchval(
         """select coalesce(max(n), 0) from (
-               select count(distinct r.id) as n from request_identifiers i join requests r on r.id = i.request_id
-               join unnest($1::text[], $2::text[]) as t(kind, value) on i.kind = t.kind and i.value = t.value
+               select count(distinct r.id) as n from unnest($1::text[], $2::text[]) as t(kind, value)
+               cross join lateral (  -- an index lookup per identifier, even on a plan cached while small
+                   select request_id from request_identifiers
+                   where kind = t.kind and value = t.value offset 0) i
+               join requests r on r.id = i.request_id
                where r.status <> all($3::text[]) and r.duplicate_of is null
-               group by i.kind, i.value) as per_identifier""",
+               group by t.kind, t.value) as per_identifier""",
         [k for k, _ in pairs],
         [v for _, v in pairs],
         _TERMINAL,
