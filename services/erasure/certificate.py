@@ -2,32 +2,92 @@
 
 After a plan has run, the locator searches again. Every record it still finds must be one the
 plan kept (retained, restricted, referred, or left alone because the request did not concern
-it), or a row the plan anonymised that was reached only through the row it belongs to (a claim
-of a kept case). Anything else means the erasure did not do what it said: a person looks.
+it), or a row the plan anonymised that
+- holds no personal data of its own any more, as read after the plan ran (`personal_residue`:
+  no person identifier, nothing naming or contacting the person, no special category, and
+  nothing the plan cleared is back), and
+- was reached only through another record: the row it belongs to (a claim of a kept case), or a
+  reference number (case, customer, invoice number) that a record the plan deliberately kept
+  also holds (the invoice number of an invoice referred to the client who controls it).
+Anything else means the erasure did not do what it said: a person looks. A row is "reached only
+through" the record its chain names because every other way to it also runs through a row the
+search found, and each of those is judged on its own here; a number the request itself gave is
+not a kept record's, so a row found through it is not excused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.catalogue.model import Catalogue
+from services.catalogue.model import Catalogue, IdentifierType
+from services.erasure import reasons
+from services.erasure.hashing import pseudonym
 from services.erasure.plan import ErasurePlan, PlannedRecord
-from services.erasure.retention import Action
+from services.erasure.reasons import Reason
+from services.erasure.retention import Action, expiry_columns
+from services.locator.plan import PERSON_KINDS
 
 FoundRow = tuple[str, str, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 """(system, table, primary key, chain of hops) as the locator reports a finding."""
+
+RowId = tuple[str, str, tuple[str, ...]]
+"""(system, table, primary key values as text)."""
+
+RECORD_NUMBERS = frozenset(kind.value for kind in IdentifierType if kind not in PERSON_KINDS)
+"""Identifier kinds that name records (case, customer, invoice numbers), not people."""
+
+
+@dataclass(frozen=True)
+class Through:
+    """The kept record whose reference number the re-scan followed to an anonymised row."""
+
+    identifier: str
+    row: RowId
+    action: str
+    """What the plan did with it: retain, restrict, refer, or left_alone."""
+
+    def as_dict(self) -> dict[str, Any]:
+        system, table, key = self.row
+        return {
+            "identifier": self.identifier,
+            "system": system,
+            "table": table,
+            "key": list(key),
+            "action": self.action,
+        }
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A row the plan anonymised that the re-scan found again, and why that is no leftover."""
+
+    row: RowId
+    reason: Reason
+    through: Through | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        system, table, key = self.row
+        return {
+            "system": system,
+            "table": table,
+            "key": list(key),
+            "reason": self.reason.as_dict(),
+            "through": None if self.through is None else self.through.as_dict(),
+        }
 
 
 @dataclass(frozen=True)
 class Rescan:
     clean: bool
     found: int
-    unexpected: tuple[tuple[str, str, tuple[str, ...]], ...]
+    unexpected: tuple[RowId, ...]
     searched: bool = True
     """False: the search could not finish (a system down, a review); never clean then."""
+    expected: tuple[Expected, ...] = ()
+    """Anonymised rows found again for a stated reason (see the module's docstring)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +95,7 @@ class Rescan:
             "searched": self.searched,
             "found": self.found,
             "unexpected": [{"system": s, "table": t, "key": list(k)} for s, t, k in self.unexpected],
+            "expected": [e.as_dict() for e in self.expected],
         }
 
 
@@ -42,21 +103,121 @@ def _key(record_key: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(v) for v in record_key.values())
 
 
-def check_rescan(plan: ErasurePlan, found: Iterable[FoundRow], untouched: Iterable[FoundRow] = ()) -> Rescan:
-    decisions = {(r.system, r.table, _key(r.key)): r.decision for r in plan.records}
-    left_alone = {(s, t, _key(k)) for s, t, k, _ in untouched}
-    unexpected, count = [], 0
-    for system, table, key, chain in found:
-        count += 1
-        row = (system, table, _key(key))
+def row_id(system: str, table: str, record_key: Mapping[str, Any]) -> RowId:
+    return system, table, _key(record_key)
+
+
+def residue_columns(catalogue: Catalogue, record: PlannedRecord) -> tuple[str, ...]:
+    """The columns an anonymised row must hold nothing personal in once its plan has run: what the
+    plan cleared, every person identifier (national id, email, phone), the columns that name,
+    contact or pay the person, and special categories."""
+    table = catalogue.systems[record.system].tables[record.table]
+    special = {name for name, category in catalogue.taxonomy.flatten().items() if category.special}
+    columns = {
+        *record.decision.columns,
+        *expiry_columns(table),
+        *(name for name, c in table.columns.items() if c.identifier in PERSON_KINDS),
+        *(name for name, c in table.columns.items() if special & set(c.categories)),
+    }
+    return tuple(sorted(columns - set(table.primary_key)))
+
+
+def personal_residue(
+    catalogue: Catalogue, record: PlannedRecord, values: Mapping[str, Any] | None, hash_key: bytes
+) -> tuple[str, ...] | None:
+    """Which of `residue_columns` the row, as read now, still holds a value in (empty, or the
+    pseudonym the plan writes, is nothing). None: the row could not be read, so nothing can be
+    said for it. A column the row lacks counts as holding something (never excuse on a guess)."""
+    if values is None:
+        return None
+    left = []
+    for column in residue_columns(catalogue, record):
+        if column not in values:
+            left.append(column)
+            continue
+        value = values[column]
+        if value is None or value == "":
+            continue
+        if value == pseudonym(hash_key, record.system, record.table, record.key, column):
+            continue
+        left.append(column)
+    return tuple(left)
+
+
+def _named(hop: Mapping[str, Any]) -> RowId | None:
+    """The row a hop of a chain names, if it names one."""
+    system, table, key = hop.get("system"), hop.get("table"), hop.get("key")
+    if not isinstance(system, str) or not isinstance(table, str) or not isinstance(key, list | tuple):
+        return None
+    return system, table, tuple(str(k) for k in key)
+
+
+def explain_found(
+    row: RowId,
+    chain: Sequence[Mapping[str, Any]],
+    plan: ErasurePlan,
+    found: Collection[RowId],
+    untouched: Collection[RowId] = frozenset(),
+) -> Expected | None:
+    """Why an anonymised row the re-scan found again was reached, when that is through another
+    record and not through anything of its own: its parent (`belongs_to`), or a reference number
+    read from a row the plan kept or left alone, itself found by this re-scan. None otherwise.
+    The row's own content is not judged here (see `personal_residue`)."""
+    if not chain:
+        return None
+    last = chain[-1]
+    via = last.get("via")
+    if via == "belongs_to":
+        return Expected(row, reasons.FOUND_THROUGH_PARENT)
+    if via not in RECORD_NUMBERS or len(chain) < 2 or _named(last) != row:
+        return None
+    source = _named(chain[-2])
+    if source is None or source == row or source not in found:
+        return None
+    if source in untouched:
+        action = "left_alone"
+    else:
+        decision = next(
+            (r.decision for r in plan.records if row_id(r.system, r.table, r.key) == source), None
+        )
+        if decision is None or not decision.kept:
+            return None
+        action = decision.action.value
+    return Expected(row, reasons.FOUND_THROUGH_KEPT_IDENTIFIER, Through(str(via), source, action))
+
+
+def check_rescan(
+    plan: ErasurePlan,
+    found: Iterable[FoundRow],
+    untouched: Iterable[FoundRow] = (),
+    residue: Mapping[RowId, Sequence[str]] | None = None,
+) -> Rescan:
+    """Judge what the re-scan found. `residue`: for rows the plan anonymised, what each still
+    holds (`personal_residue`) as read after the plan ran; a row missing from it is never excused."""
+    decisions = {row_id(r.system, r.table, r.key): r.decision for r in plan.records}
+    left_alone = {row_id(s, t, k) for s, t, k, _ in untouched}
+    rows = [(row_id(system, table, key), chain) for system, table, key, chain in found]
+    present = {row for row, _ in rows}
+    held = residue or {}
+    unexpected: list[RowId] = []
+    expected: list[Expected] = []
+    for row, chain in rows:
         decision = decisions.get(row)
         if row in left_alone or (decision is not None and decision.kept):
             continue
-        via_parent = bool(chain) and chain[-1].get("via") == "belongs_to"
-        if decision is not None and decision.action is Action.anonymise and via_parent:
-            continue
-        unexpected.append(row)
-    return Rescan(not unexpected, count, tuple(sorted(unexpected)))
+        why = None
+        if decision is not None and decision.action is Action.anonymise and row in held and not held[row]:
+            why = explain_found(row, chain, plan, present, left_alone)
+        if why is None:
+            unexpected.append(row)
+        else:
+            expected.append(why)
+    return Rescan(
+        not unexpected,
+        len(rows),
+        tuple(sorted(unexpected)),
+        expected=tuple(sorted(expected, key=lambda e: e.row)),
+    )
 
 
 def unsearched() -> Rescan:

@@ -27,7 +27,16 @@ from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue
 from services.documents.templates import Language
-from services.erasure.certificate import FoundRow, Rescan, certificate, check_rescan, unsearched
+from services.erasure.certificate import (
+    FoundRow,
+    Rescan,
+    RowId,
+    certificate,
+    check_rescan,
+    personal_residue,
+    row_id,
+    unsearched,
+)
 from services.erasure.notices import notify_recipients
 from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
@@ -224,7 +233,27 @@ class Erasure:
             )
             for f in outcome.findings
         ]
-        return check_rescan(plan, found, [(s, t, k, ()) for s, t, k in plan.untouched])
+        return check_rescan(
+            plan, found, [(s, t, k, ()) for s, t, k in plan.untouched], await self._residue(plan, found)
+        )
+
+    async def _residue(self, plan: ErasurePlan, found: Sequence[FoundRow]) -> dict[RowId, tuple[str, ...]]:
+        """What each anonymised row the re-scan found still holds, read now (after the plan ran);
+        a row that cannot be read is left out, and so is never excused."""
+        anonymised = {
+            row_id(r.system, r.table, r.key): r for r in plan.records if r.decision.action is Action.anonymise
+        }
+        records = [anonymised[row] for s, t, k, _ in found if (row := row_id(s, t, k)) in anonymised]
+        if not records:
+            return {}
+        values = await self.systems.read_rows((r.system, r.table, r.key) for r in records)
+        residue = {}
+        for record in records:
+            row = row_id(record.system, record.table, record.key)
+            left = personal_residue(self.catalogue, record, values.get(row), self.hash_key)
+            if left is not None:
+                residue[row] = left
+        return residue
 
     async def _finish(
         self,

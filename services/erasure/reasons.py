@@ -115,3 +115,15 @@ MANUAL = Reason(
     "This system has no interface; a person erases or restricts the record by hand.",
     "Dette systemet har ikke grensesnitt; en saksbehandler sletter eller sperrer posten manuelt.",
 )
+FOUND_THROUGH_PARENT = Reason(
+    "found_through_parent",
+    "Found again only through the record it belongs to; it holds no personal data of its own any more.",
+    "Funnet igjen bare gjennom posten den hører til; den inneholder ikke lenger egne personopplysninger.",
+)
+FOUND_THROUGH_KEPT_IDENTIFIER = Reason(
+    "found_through_kept_identifier",
+    "Found again only through a reference number that a record we keep, or have passed on to its "
+    "controller, also holds; it holds no personal data of its own any more.",
+    "Funnet igjen bare gjennom et referansenummer som også står i en post vi beholder, eller har sendt "
+    "videre til den behandlingsansvarlige; den inneholder ikke lenger egne personopplysninger.",
+)

@@ -28,6 +28,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "rescan": "Kontrollsøk etter sletting",
         "rescan_clean": "Et nytt søk i alle systemer fant bare det vi har beholdt ({found} poster).",
         "rescan_unclean": "Et nytt søk fant {count} poster som skulle vært slettet; en saksbehandler følger opp.",
+        "rescan_expected": (
+            "{count} av postene som ble funnet, er poster vi har anonymisert, nådd igjen bare gjennom "
+            "en annen post; de inneholder ikke lenger egne personopplysninger."
+        ),
         "recipients": "Mottakere som er varslet",
     },
     "en": {
@@ -49,6 +53,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "rescan": "Check after erasure",
         "rescan_clean": "A new search of every system found only what we kept ({found} records).",
         "rescan_unclean": "A new search found {count} records that should have gone; a person follows up.",
+        "rescan_expected": (
+            "{count} of the records found are ones we anonymised, reached again only through another "
+            "record; they hold no personal data of their own any more."
+        ),
         "recipients": "Recipients told",
     },
 }
@@ -63,6 +71,7 @@ def certificate_html(content: dict[str, Any], language: Language) -> str:
         language=language,
         texts=TEXTS,
         executed_at=executed_at,
+        expected_reasons=expected_reasons,
     )
 
 
@@ -106,4 +115,14 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
         if rescan["clean"]
         else t["rescan_unclean"].format(count=len(rescan["unexpected"]))
     )
+    expected = rescan.get("expected", [])
+    if expected:
+        doc.paragraph(t["rescan_expected"].format(count=len(expected)))
+        for why in expected_reasons(expected, language):
+            doc.paragraph(f"- {why}")
     return doc.to_bytes()
+
+
+def expected_reasons(expected: list[dict[str, Any]], language: Language) -> list[str]:
+    """The distinct reasons anonymised rows were found again, in the order first given."""
+    return list(dict.fromkeys(e["reason"][language] for e in expected))

@@ -82,17 +82,9 @@ class SourceSystems:
     ) -> tuple[list[RecordFacts], dict[RowId, str]]:
         """The live facts of each found record (system, table, primary key) and the fingerprints of
         the rows as read. A row no longer there has `values` None."""
-        wanted: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
-        for system, table_name, primary_key in findings:
-            table = self.catalogue.systems[system].tables[table_name]
-            wanted[(system, table_name)].append(tuple(str(primary_key[c]) for c in table.primary_key))
-        rows: dict[RowId, dict[str, Any]] = {}
-        manual = {name for name, spec in self.catalogue.systems.items() if spec.connection.engine == "manual"}
-        for (system, table_name), keys in wanted.items():
-            if system in manual:
-                continue
-            for found_key, found in (await self._read(system, table_name, keys)).items():
-                rows[(system, table_name, found_key)] = found
+        wanted = self._wanted(findings)
+        rows = await self._rows(wanted)
+        manual = self._manual()
         linked = await self._linked(rows)
         facts: list[RecordFacts] = []
         fingerprints: dict[RowId, str] = {}
@@ -115,6 +107,37 @@ class SourceSystems:
                     RecordFacts(system, table_name, key, values, links, readable=system not in manual)
                 )
         return facts, fingerprints
+
+    async def read_rows(
+        self, findings: Iterable[tuple[str, str, Mapping[str, Any]]]
+    ) -> dict[RowId, dict[str, Any]]:
+        """The rows (system, table, primary key) as they are now; a row no longer there, or in a
+        system without an interface, is missing from the answer."""
+        return await self._rows(self._wanted(findings))
+
+    def _wanted(
+        self, findings: Iterable[tuple[str, str, Mapping[str, Any]]]
+    ) -> dict[tuple[str, str], list[tuple[str, ...]]]:
+        wanted: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
+        for system, table_name, primary_key in findings:
+            table = self.catalogue.systems[system].tables[table_name]
+            wanted[(system, table_name)].append(tuple(str(primary_key[c]) for c in table.primary_key))
+        return wanted
+
+    def _manual(self) -> set[str]:
+        return {name for name, spec in self.catalogue.systems.items() if spec.connection.engine == "manual"}
+
+    async def _rows(
+        self, wanted: Mapping[tuple[str, str], Sequence[tuple[str, ...]]]
+    ) -> dict[RowId, dict[str, Any]]:
+        rows: dict[RowId, dict[str, Any]] = {}
+        manual = self._manual()
+        for (system, table_name), keys in wanted.items():
+            if system in manual:
+                continue
+            for found_key, found in (await self._read(system, table_name, keys)).items():
+                rows[(system, table_name, found_key)] = found
+        return rows
 
     async def _read(
         self, system: str, table_name: str, keys: Sequence[tuple[str, ...]]

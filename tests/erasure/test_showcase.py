@@ -70,6 +70,7 @@ async def test_newsletter_only_is_erased_and_cannot_sign_up_again(harness: Harne
             "searched": True,
             "found": 0,
             "unexpected": [],
+            "expected": [],
         }
     )
     async with harness.pool.acquire() as conn:
