@@ -20,6 +20,11 @@ DEAD_LETTERS = Counter(
 )
 HANDLER_RETRIES = Counter("dsr_event_handler_retries_total", "Retried event handlings", ["consumer", "kind"])
 OUTBOX_PUBLISHED = Counter("dsr_outbox_published_total", "Outbox events published", ["producer"])
+PARTITIONS_RESTARTED = Counter(
+    "dsr_consumer_partitions_restarted_total",
+    "Partitions read again from their start because the broker had lost them",
+    ["topic"],
+)
 CONSUMER_LAG = Gauge(
     "dsr_consumer_lag",
     "Messages on a consumer's assigned partitions it has not handled yet",

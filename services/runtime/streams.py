@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,46 @@ def create_stream_app(service: str, settings: Settings) -> faust.App:
     return app
 
 
+def forgotten(read_offsets: Mapping[Any, int | None], highwaters: Mapping[Any, int | None]) -> list[Any]:
+    """Partitions the broker has forgotten: it now ends before what this consumer already read.
+
+    That happens only when the broker lost the topic (a wiped single-node broker, a topic deleted
+    and created again). Faust then drops every message below its old read offset as already seen,
+    so the partition's new events would be ignored until its offsets grew past the old ones.
+    A read offset is the last offset handled, or after a rebalance the committed one (the next to
+    read), which may equal the end: only an end below it is a loss."""
+    return [
+        tp
+        for tp, read in read_offsets.items()
+        if read is not None and (end := highwaters.get(tp)) is not None and read > end
+    ]
+
+
+async def _restart_forgotten(app: faust.App) -> None:
+    """Read forgotten partitions again from their start; the inbox skips what was handled."""
+    consumer: Any = app.consumer  # Faust keeps its read and committed offsets private
+    assigned = set(consumer.assignment())
+    read_offsets = {tp: consumer._read_offset.get(tp) for tp in assigned}
+    lost = forgotten(read_offsets, {tp: consumer.highwater(tp) for tp in assigned})
+    for tp in lost:
+        log.warning(
+            "partition ends before what was read: the broker lost it; reading it from the start",
+            extra={"topic": tp.topic, "partition": tp.partition},
+        )
+        consumer._committed_offset[tp] = None
+        await consumer.seek(tp, 0)
+        metrics.PARTITIONS_RESTARTED.labels(tp.topic).inc()
+
+
 async def report_lag(app: faust.App, consumers: list[EventConsumer], every: float = 5.0) -> None:
-    """Set `dsr_consumer_lag` from the broker's high-water marks and what each consumer handled."""
+    """Set `dsr_consumer_lag` from the broker's high-water marks and what each consumer handled;
+    restart partitions the broker has forgotten (`forgotten`)."""
     while True:
         await asyncio.sleep(every)
+        try:
+            await _restart_forgotten(app)
+        except Exception:  # not assigned yet, or rebalancing: next round
+            log.debug("forgotten-partition check skipped", exc_info=True)
         consumer_by_topic = {c.settings.topic(c.topic): c for c in consumers}
         lag: dict[tuple[str, str], int] = {}
         try:
