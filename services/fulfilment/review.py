@@ -16,7 +16,7 @@ import asyncpg
 from schemas.requests import RequestStatus
 from services.fulfilment.access import SPECIAL_CATEGORY_REVIEW, AccessFulfilment
 from services.fulfilment.extract import SpecialRelease
-from services.runtime.ledger import RequestNotFound, audit, change_status
+from services.runtime.ledger import RequestNotFound, audit, change_status, lock_request
 
 
 class NotAwaitingRelease(Exception):
@@ -36,9 +36,10 @@ async def decide(
 
     Call inside a transaction: the decision, the artifacts and the status commit together.
     """
-    status = await conn.fetchval("select status from requests where id = $1 for update", request_id)
-    if status is None:
+    request = await lock_request(conn, request_id)
+    if request is None:
         raise RequestNotFound(str(request_id))
+    status = request["status"]
     waiting_for = await conn.fetchval(
         "select reason from request_status_history where request_id = $1 order by id desc limit 1",
         request_id,

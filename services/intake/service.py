@@ -47,7 +47,7 @@ from services.intake.domain.assurance import (
 from services.intake.domain.deadline import OSLO, due_date
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.domain.submission import BANKID_CHANNELS, Identifiers, check_submission, same_subject
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import audit, change_status, lock_request
 from services.runtime.outbox import encode, enqueue
 
 NAME = "intake"
@@ -549,7 +549,7 @@ def _status_event(
 
 
 async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record:
-    row = await conn.fetchrow("select * from requests where id = $1 for update", request_id)
+    row = await lock_request(conn, request_id)
     if row is None:
         raise NotFound(str(request_id))
     return row

@@ -22,7 +22,7 @@ from schemas.requests import RequestStatus
 from services.catalogue.model import IdentifierType
 from services.locator.search import Candidate
 from services.locator.store import record_wait
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import audit, change_status, lock_request
 
 
 class ReviewConflict(Exception):
@@ -104,7 +104,8 @@ async def resolve_ambiguity(
 ) -> None:
     """Record the choice (a candidate's index, or None for none of them) and send the request back
     to the locator, whose retry loop searches it again at once."""
-    status = await conn.fetchval("select status from requests where id = $1 for update", request_id)
+    request = await lock_request(conn, request_id)
+    status = None if request is None else request["status"]
     review = await conn.fetchrow(
         "select candidates, shared, resolution from locator_reviews where request_id = $1 for update",
         request_id,

@@ -39,7 +39,7 @@ from services.runtime.consumer import EventConsumer
 from services.runtime.db import TRANSIENT_ERRORS
 from services.runtime.deadletter import DeadLetters
 from services.runtime.host import Runtime, ServiceSpec
-from services.runtime.ledger import audit, change_status
+from services.runtime.ledger import audit, change_status, lock_request
 from services.runtime.outbox import enqueue
 from services.runtime.settings import Settings, get_settings
 
@@ -64,9 +64,7 @@ class LocatorFlow:
 
     async def retry(self, conn: asyncpg.Connection, wait: Wait) -> None:
         """Search a waiting request again (the wait row is locked by the caller's transaction)."""
-        request = await conn.fetchrow(
-            "select status, type, correlation_id from requests where id = $1 for update", wait.request_id
-        )
+        request = await lock_request(conn, wait.request_id)
         if request is None or request["status"] != RequestStatus.locating.value:
             await clear_wait(conn, wait.request_id)  # cancelled, or a human took it meanwhile
             return

@@ -46,7 +46,7 @@ async def refuse_unconfirmed(conn: asyncpg.Connection, *, now: datetime, after: 
         """select r.id, r.reference, r.correlation_id from requests r
            where r.status = 'awaiting_verification' and r.paused_since < $1
              and exists (select from email_verifications v where v.request_id = r.id)
-           order by r.paused_since limit 100 for update of r skip locked""",
+           order by r.paused_since limit 100 for no key update of r skip locked""",
         now - after,
     )
     for row in rows:

@@ -19,6 +19,20 @@ class RequestNotFound(Exception):
     pass
 
 
+async def lock_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record | None:
+    """Lock a request's row against other writers until the transaction ends, and return it (None:
+    no such request). Every writer that changes a request takes this lock first.
+
+    `for no key update`, not `for update`: writers still wait for each other, but an insert that
+    only references the request (an audit event, a history row: their foreign key check takes a
+    key-share lock) does not wait for a writer. With `for update` it did, and a console page view
+    deadlocked with a writer: the view's `console.viewed` event holds the request's audit-chain lock
+    (the `audit_chain` trigger) while its foreign key check waits for the row, and the writer, which
+    locked the row first, then waits for the chain lock to write its own event. PostgreSQL ended
+    one of them after `deadlock_timeout`: the page answered 500, or the writer's event was retried."""
+    return await conn.fetchrow("select * from requests where id = $1 for no key update", request_id)
+
+
 async def change_status(
     conn: asyncpg.Connection,
     request_id: uuid.UUID,
@@ -28,10 +42,10 @@ async def change_status(
     reason: str | None = None,
 ) -> RequestStatus:
     """Move a request to `wanted` (checked against the status machine); returns the old status."""
-    current = await conn.fetchval("select status from requests where id = $1 for update", request_id)
-    if current is None:
+    row = await lock_request(conn, request_id)
+    if row is None:
         raise RequestNotFound(str(request_id))
-    old = RequestStatus(current)
+    old = RequestStatus(row["status"])
     check_transition(old, wanted)
     await conn.execute(
         "update requests set status = $2, updated_at = now() where id = $1", request_id, wanted.value

@@ -119,7 +119,7 @@ async def redrive_stuck(pool: asyncpg.Pool, *, stuck_after_seconds: float) -> in
                    where status <> all($1::text[]) and status <> all($2::text[])
                      and updated_at < now() - make_interval(secs => $3)
                    order by updated_at limit 500
-                   for update skip locked),
+                   for no key update skip locked),
                last_event as (
                    select distinct on (o.request_id) o.id, o.request_id from outbox o
                    join stuck s on s.id = o.request_id

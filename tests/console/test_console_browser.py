@@ -64,15 +64,24 @@ async def sign_in(page: Any, stack: Stack, name: str) -> None:
 
 
 async def wait_for_status(page: Any, wanted: str, timeout: float = 45.0) -> None:
-    """Reload the detail page until its status badge says `wanted` (the status' Norwegian label)."""
+    """Reload the detail page until its status badge says `wanted` (the status' Norwegian label).
+
+    Every load must be the detail page itself: an error page fails here at once, with its text (a
+    page view that deadlocked with the pipeline answered 500, and this waited 30 s for the badge)."""
     deadline = time.monotonic() + timeout
     while True:
-        text = (await page.inner_text("#status")).strip()
+        await page.wait_for_load_state()
+        badge = page.locator("#status")
+        assert await badge.count() == 1, f"not the request's page: {(await page.inner_text('body'))[:500]!r}"
+        text = (await badge.inner_text()).strip()
         if text == wanted:
             return
         assert time.monotonic() < deadline, f"status is still {text!r}, not {wanted!r}"
         await asyncio.sleep(0.5)
-        await page.reload()
+        response = await page.reload()
+        assert response is not None and response.ok, (
+            f"the detail page answered {response and response.status}"
+        )
 
 
 async def log_phone_request(
