@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
@@ -21,6 +22,12 @@ from services.runtime.migrator import migrate
 from services.runtime.settings import Settings
 
 TEMPLATE = "dsr_template"
+
+# Property tests check behaviour, not speed (speed is measured by `dsr bench`): on a loaded 2-core
+# CI machine, with servers and browsers beside them, an example can take longer than Hypothesis's
+# default 200 ms deadline without anything being wrong.
+hypothesis_settings.register_profile("dsr", deadline=None)
+hypothesis_settings.load_profile("dsr")
 
 
 @pytest.fixture(scope="session")
