@@ -27,7 +27,7 @@ from services.erasure import reasons
 from services.erasure.hashing import pseudonym
 from services.erasure.plan import ErasurePlan, PlannedRecord
 from services.erasure.reasons import Reason
-from services.erasure.retention import Action, expiry_columns
+from services.erasure.retention import Action, Decision, expiry_columns
 from services.locator.plan import PERSON_KINDS
 
 FoundRow = tuple[str, str, Mapping[str, Any], Sequence[Mapping[str, Any]]]
@@ -155,7 +155,7 @@ def _named(hop: Mapping[str, Any]) -> RowId | None:
 def explain_found(
     row: RowId,
     chain: Sequence[Mapping[str, Any]],
-    plan: ErasurePlan,
+    decisions: Mapping[RowId, Decision],
     found: Collection[RowId],
     untouched: Collection[RowId] = frozenset(),
 ) -> Expected | None:
@@ -177,9 +177,7 @@ def explain_found(
     if source in untouched:
         action = "left_alone"
     else:
-        decision = next(
-            (r.decision for r in plan.records if row_id(r.system, r.table, r.key) == source), None
-        )
+        decision = decisions.get(source)
         if decision is None or not decision.kept:
             return None
         action = decision.action.value
@@ -207,7 +205,7 @@ def check_rescan(
             continue
         why = None
         if decision is not None and decision.action is Action.anonymise and row in held and not held[row]:
-            why = explain_found(row, chain, plan, present, left_alone)
+            why = explain_found(row, chain, decisions, present, left_alone)
         if why is None:
             unexpected.append(row)
         else:

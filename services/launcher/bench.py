@@ -18,9 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from services.launcher.embedded_broker import EmbeddedBroker
+    from services.launcher.embedded_postgres import EmbeddedPostgres
+    from services.launcher.supervisor import Supervisor
 
 from services.demo import mod11
 
@@ -244,6 +249,17 @@ def report_http(name: str, log: LatencyLog, elapsed: float | None) -> dict[str, 
         + f"  ({int(figures['requests'])} requests, {int(figures['errors'])} errors)"
     )
     return figures
+
+
+def process_ids(
+    supervisor: Supervisor, postgres: EmbeddedPostgres, broker: EmbeddedBroker | None = None
+) -> dict[str, int]:
+    """The processes whose CPU a bench accounts for: every service worker, PostgreSQL, the broker."""
+    pids: dict[str, int] = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
+    pids["postgresql"] = postgres.pid()
+    if broker is not None and broker.process is not None:
+        pids["broker"] = broker.process.pid
+    return pids
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:

@@ -17,8 +17,6 @@ from rich.console import Console
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
-    from services.launcher.embedded_broker import EmbeddedBroker
-    from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.supervisor import Supervisor
     from services.notifier.sink import MailSink
 
@@ -387,7 +385,7 @@ def bench_intake(
     """HTTP intake throughput and latency, and Kafka intake throughput, against a fresh ledger."""
     import tempfile
 
-    from services.launcher.bench import run_intake_bench, write_results
+    from services.launcher.bench import process_ids, run_intake_bench, write_results
     from services.launcher.embedded_broker import EmbeddedBroker
     from services.launcher.embedded_postgres import EmbeddedPostgres
     from services.launcher.ports import free_port, free_ports
@@ -433,7 +431,7 @@ def bench_intake(
                     rate=rate,
                     events=events,
                     progress=lambda text: status.update(text),
-                    pids=_bench_pids(supervisor, postgres, broker),
+                    pids=process_ids(supervisor, postgres, broker),
                 )
             )
         write_results(output, results)
@@ -552,16 +550,6 @@ def bench_extract(
         raise typer.Exit(1) from None
     finally:
         postgres.stop()
-
-
-def _bench_pids(
-    supervisor: Supervisor, postgres: EmbeddedPostgres, broker: EmbeddedBroker | None = None
-) -> dict[str, int]:
-    pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
-    pids["postgresql"] = postgres.pid()
-    if broker is not None and broker.process is not None:
-        pids["broker"] = broker.process.pid
-    return pids
 
 
 @app.command()

@@ -34,7 +34,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from services.launcher.bench import Connection
+from services.launcher.bench import Connection, process_ids
 
 # Types whose handling needs no person (an objection always waits for the DPO, so it is left out).
 MIX: dict[str, float] = {
@@ -470,10 +470,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                     supervisor.start()
                     supervisor.wait_ready(90)
                 urls = [c.url for c in supervisor.children if c.name.startswith("intake")]
-                pids = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
-                pids["postgresql"] = postgres.pid()
-                if broker.process is not None:
-                    pids["broker"] = broker.process.pid
+                pids = process_ids(supervisor, postgres, broker)
                 phases: list[tuple[str, list[tuple[str, bytes]], float | None]] = []
                 if index == 0 and plan.steady_requests > 0:
                     steady = [("access", body("access", next(people))) for _ in range(plan.steady_requests)]
