@@ -148,17 +148,38 @@ class Parties(Strict):
 # ------------------------------------------------------------------------------------------ systems
 
 
-class Connection(Strict):
-    """Where the system's database is, by reference only: the file never holds a secret
-    (the loader also scans every file for credentials, see `secrecy.py`)."""
+SqlDialect = Literal["mysql", "mariadb", "sqlite", "mssql", "oracle", "postgresql"]
+"""SQLAlchemy dialects the `sql` engine is tested or compiled against (README: "Source systems")."""
 
-    engine: Literal["postgresql", "manual"] = Field(
+
+class Connection(Strict):
+    """Where the system is and how to reach it, by reference only: the file never holds a secret
+    (the loader also scans every file for credentials, see `secrecy.py`).
+
+    - `postgresql`: `database` on the pipeline's own server, or `env`/`secret_file` naming a DSN.
+    - `sql`: any SQLAlchemy dialect (`dialect`); `env`/`secret_file` naming an SQLAlchemy URL
+      (`mysql+asyncmy://...`, `mssql+aioodbc://...`, `oracle+oracledb://...`), or for `sqlite`
+      `database`, a file in the pipeline's own source directory (`DSR_SOURCE_FILES_DIR`).
+    - `http`: a JSON API described under the system's `api` (its base URL by `env` or `base_url`).
+    - `manual`: a system without an interface; agents search and change it (tasks).
+    """
+
+    engine: Literal["postgresql", "sql", "http", "manual"] = Field(
         "postgresql", description="`manual`: a system without an interface; an agent searches it (a task)."
     )
+    dialect: SqlDialect | None = Field(None, description="The `sql` engine's SQLAlchemy dialect.")
     database: str | None = Field(
-        None, description="A database on the pipeline's own PostgreSQL server (DSR_DATABASE_URL's)."
+        None,
+        description="A database on the pipeline's own PostgreSQL server (DSR_DATABASE_URL's), or for "
+        "`sql` with `dialect: sqlite` a file in DSR_SOURCE_FILES_DIR.",
     )
-    env: str | None = Field(None, description="The environment variable that holds the DSN.")
+    env: str | None = Field(None, description="The environment variable that holds the DSN or URL.")
+    secret_file: str | None = Field(
+        None, description="A file holding the DSN or URL (a mounted secret), e.g. /run/secrets/crm_url."
+    )
+    base_url: str | None = Field(
+        None, description="`http`: the API's base URL when it is no secret (else `env` holds it)."
+    )
 
     @field_validator("database")
     @classmethod
@@ -174,13 +195,44 @@ class Connection(Strict):
             raise ValueError("an environment variable name is upper case letters, digits and '_'")
         return value
 
+    @field_validator("secret_file")
+    @classmethod
+    def _secret_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("a secret file is an absolute path")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s@]+", value):
+            raise ValueError("a base URL is http(s)://host[:port][/path], without credentials")
+        return value
+
+    @property
+    def references(self) -> list[str]:
+        """The fields that say where the system is (exactly one is allowed)."""
+        return [name for name in ("database", "env", "secret_file", "base_url") if getattr(self, name)]
+
     @model_validator(mode="after")
     def _exactly_one(self) -> Connection:
+        given = self.references
         if self.engine == "manual":
-            if self.database is not None or self.env is not None:
-                raise ValueError("a manual system has no `database` or `env`")
-        elif (self.database is None) == (self.env is None):
-            raise ValueError("name exactly one of `database` or `env`")
+            if given:
+                raise ValueError(f"a manual system has no {', '.join(given)}")
+            return self
+        if len(given) != 1:
+            raise ValueError("name exactly one of `database`, `env`, `secret_file` (or `base_url` for http)")
+        if self.engine == "sql" and self.dialect is None:
+            raise ValueError("an `sql` system names its `dialect` (mysql, mariadb, sqlite, mssql, oracle)")
+        if self.engine != "sql" and self.dialect is not None:
+            raise ValueError("only an `sql` system names a `dialect`")
+        if self.base_url is not None and self.engine != "http":
+            raise ValueError("only an `http` system has a `base_url`")
+        if self.database is not None and self.engine not in ("postgresql", "sql"):
+            raise ValueError("`database` names a PostgreSQL database or an SQLite file")
+        if self.engine == "sql" and self.database is not None and self.dialect != "sqlite":
+            raise ValueError("`database` on an `sql` system is an SQLite file (dialect: sqlite)")
         return self
 
 

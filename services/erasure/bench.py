@@ -17,15 +17,18 @@ import asyncpg
 
 from services.artifacts.sealing import ConfiguredKeys, new_key_spec, open_sealed
 from services.artifacts.store import ArtifactStore
+from services.catalogue.dsn import database_url
 from services.catalogue.model import Catalogue, IdentifierType
+from services.demo.loader import database_name
 from services.erasure.flow import Erasure
 from services.erasure.render import certificate_pdf
 from services.erasure.scopes import Scope
 from services.erasure.settings import CertificatePdf, ErasureSettings
-from services.erasure.systems import SourceSystems
+from services.erasure.systems import ErasureSystems
 from services.locator.locate import Located, Locator
 from services.locator.settings import LocatorSettings
 from services.locator.store import save_findings
+from services.systems.registry import SourceSystems
 
 BASE_ID = 900_000_000
 
@@ -93,15 +96,19 @@ STATEMENTS: dict[str, list[str]] = {
 }
 
 
-async def write_person(systems: SourceSystems, run: int) -> dict[str, Any]:
-    """One new person with records in every system (ids far above the generator's)."""
+async def write_person(server_url: str, prefix: str, run: int) -> dict[str, Any]:
+    """One new person with records in every demo system (ids far above the generator's), written
+    straight into the demo databases as their own applications would."""
     p = _person(run)
     for system, statements in STATEMENTS.items():
-        pool = await systems.pool(system)
-        async with pool.acquire() as conn, conn.transaction():
-            for statement in statements:
-                sql, args = _bind(statement, p)
-                await conn.execute(sql, *args)
+        conn = await asyncpg.connect(database_url(server_url, database_name(system, prefix)))
+        try:
+            async with conn.transaction():
+                for statement in statements:
+                    sql, args = _bind(statement, p)
+                    await conn.execute(sql, *args)
+        finally:
+            await conn.close()
     return p
 
 
@@ -161,7 +168,11 @@ async def run_erasure_bench(
     from services.runtime.db import create_pool
 
     key = ErasureSettings(erasure_hash_key="bench").hash_key("")
-    systems = SourceSystems(catalogue, server_url=server_url, database_prefix=prefix, hash_key=key)
+    systems = ErasureSystems(
+        catalogue,
+        SourceSystems(catalogue, server_url=server_url, database_prefix=prefix, read_only=False),
+        hash_key=key,
+    )
     locator = Locator.from_catalogue(
         catalogue, server_url=server_url, settings=LocatorSettings(demo_database_prefix=prefix), env={}
     )
@@ -174,7 +185,7 @@ async def run_erasure_bench(
     totals, locates, pdfs, records, statuses = [], [], [], [], []
     try:
         for run in range(runs + 2):  # two warm-up runs, not counted
-            person = await write_person(systems, run)
+            person = await write_person(server_url, prefix, run)
             request_id, located = await _request(pool, person, locator)
             started = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():

@@ -28,7 +28,7 @@ from services.erasure.hashing import pseudonym
 from services.erasure.plan import ErasurePlan, PlannedRecord
 from services.erasure.reasons import Reason
 from services.erasure.retention import Action, Decision, expiry_columns
-from services.locator.plan import PERSON_KINDS
+from services.systems.plan import PERSON_KINDS
 
 FoundRow = tuple[str, str, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 """(system, table, primary key, chain of hops) as the locator reports a finding."""

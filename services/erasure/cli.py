@@ -12,10 +12,11 @@ from rich.console import Console
 from services.catalogue.loader import load_catalogue
 from services.erasure.replay import ReplayReport, replay
 from services.erasure.settings import ErasureSettings
-from services.erasure.systems import SourceSystems
+from services.erasure.systems import ErasureSystems
 from services.locator.settings import LocatorSettings
 from services.runtime.db import create_pool
 from services.runtime.settings import Settings
+from services.systems.registry import SourceSystems
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
@@ -48,10 +49,15 @@ def replay_command(
         raise typer.BadParameter("--since must be an ISO date or time, e.g. 2026-11-24T21:00:00Z") from None
 
     async def run() -> ReplayReport:
-        systems = SourceSystems(
+        systems = ErasureSystems(
             catalogue,
-            server_url=settings.database_url,
-            database_prefix=LocatorSettings().demo_database_prefix,
+            SourceSystems.configured(
+                catalogue,
+                server_url=settings.database_url,
+                read_only=False,
+                application_name="dsr-erasure-replay",
+                settings=LocatorSettings(),
+            ),
             hash_key=ErasureSettings().hash_key(settings.artifact_keys),
         )
         pool = await create_pool(database_url, min_size=1, max_size=2)

@@ -44,7 +44,7 @@ from services.erasure.retention import Action, Method
 from services.erasure.scopes import Scope
 from services.erasure.settings import CertificatePdf, ErasureSettings
 from services.erasure.suppression import suppress
-from services.erasure.systems import SourceSystems, changes_of, controllers
+from services.erasure.systems import ErasureSystems, changes_of, controllers
 from services.locator.locate import Located, Locator, Waiting
 from services.locator.request_search import search_request
 from services.runtime.faults import crash_point
@@ -68,7 +68,7 @@ class Erasure:
     def __init__(
         self,
         catalogue: Catalogue,
-        systems: SourceSystems,
+        systems: ErasureSystems,
         locator: Locator,
         artifacts: ArtifactStore,
         settings: ErasureSettings,

@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from services.erasure.retention import Method
-from services.erasure.systems import Change, SourceSystems
+from services.erasure.systems import Change, ErasureSystems
 from services.runtime.ledger import audit
 
 
@@ -24,7 +24,7 @@ class ReplayReport:
     by_table: dict[str, int] = field(default_factory=dict)
 
 
-async def replay(pool: asyncpg.Pool, systems: SourceSystems, system: str, since: datetime) -> ReplayReport:
+async def replay(pool: asyncpg.Pool, systems: ErasureSystems, system: str, since: datetime) -> ReplayReport:
     rows = await pool.fetch(
         """select "table", record_key, method, columns, fingerprint from erasure_ledger
            where system = $1 and erased_at >= $2 order by id""",

@@ -24,7 +24,7 @@ from services.erasure.flow import NAME, Erasure, finish_request
 from services.erasure.notices import notify_recipients
 from services.erasure.scopes import SCOPE_OF_TYPE, Scope
 from services.erasure.suppression import suppress
-from services.erasure.systems import SourceSystems
+from services.erasure.systems import ErasureSystems
 from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import enqueue
 
@@ -45,7 +45,7 @@ class Rights:
         return self.erasure.catalogue
 
     @property
-    def systems(self) -> SourceSystems:
+    def systems(self) -> ErasureSystems:
         return self.erasure.systems
 
     async def on_located(self, conn: asyncpg.Connection, request_id: uuid.UUID, kind: RequestType) -> None:

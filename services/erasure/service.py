@@ -12,11 +12,12 @@ from services.erasure.flow import Erasure
 from services.erasure.rights import HANDLED
 from services.erasure.rights import Rights as Rights
 from services.erasure.settings import ErasureSettings
-from services.erasure.systems import SourceSystems
+from services.erasure.systems import ErasureSystems
 from services.erasure.worker import erasure_loop
 from services.locator.locate import Locator
 from services.locator.settings import LocatorSettings
 from services.runtime.host import Runtime
+from services.systems.registry import SourceSystems
 
 __all__ = ["HANDLED", "background", "build_rights"]
 
@@ -25,8 +26,16 @@ def build_erasure(catalogue: Catalogue, *, server_url: str | None, artifact_keys
     settings = ErasureSettings()
     locator_settings = LocatorSettings()
     key = settings.hash_key(artifact_keys)
-    systems = SourceSystems(
-        catalogue, server_url=server_url, database_prefix=locator_settings.demo_database_prefix, hash_key=key
+    systems = ErasureSystems(
+        catalogue,
+        SourceSystems.configured(
+            catalogue,
+            server_url=server_url,
+            read_only=False,
+            application_name="dsr-erasure",
+            settings=locator_settings,
+        ),
+        hash_key=key,
     )
     locator = Locator.from_catalogue(catalogue, server_url=server_url, settings=locator_settings)
     artifacts = ArtifactStore(ConfiguredKeys.parse(artifact_keys))

@@ -15,6 +15,7 @@ import asyncpg
 from services.erasure.flow import Erasure, RescanWaiting
 from services.erasure.plan import build_plan
 from services.erasure.retention import Action
+from services.systems.contract import SystemUnknown
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20)
         async with slots:
             try:
                 return await erasure.execute(pool, plan_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RescanWaiting) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, SystemUnknown, RescanWaiting) as exc:
                 # A system away: this plan waits for the next round, the others go on.
                 log.warning(
                     "erasure plan failed", extra={"plan_id": str(plan_id), "error": type(exc).__name__}

@@ -25,14 +25,17 @@ from services.catalogue.dsn import database_url
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue, IdentifierType
 from services.demo.generator import showcase_placements
+from services.demo.loader import database_name
 from services.demo.showcase import showcase_subject
 from services.fulfilment import formats
 from services.fulfilment.access import referrals
 from services.fulfilment.extract import Company, SpecialRelease, assemble, learn_subject
 from services.fulfilment.sources import SourceReader
+from services.locator.settings import LocatorSettings
 from services.runtime.db import create_pool
 from services.runtime.migrator import migrate
 from services.runtime.settings import Settings
+from services.systems.registry import SourceSystems
 
 SUBJECT = "open_case_debtor"
 
@@ -69,7 +72,7 @@ def _timing(samples: list[tuple[float, float]]) -> Timing:
     )
 
 
-async def _findings(catalogue: Catalogue, sources: SourceReader, wanted: int) -> list[dict[str, Any]]:
+async def _findings(catalogue: Catalogue, server_url: str, prefix: str, wanted: int) -> list[dict[str, Any]]:
     """The subject's own rows, then rows of every personal table, round-robin, up to `wanted`."""
     findings = [
         {"system": r.system, "table": r.table, "primary_key": {"id": str(r.id)}, "categories": []}
@@ -84,8 +87,12 @@ async def _findings(catalogue: Catalogue, sources: SourceReader, wanted: int) ->
     per_table = -(-(wanted - len(findings)) // len(tables))
     extra: list[list[dict[str, Any]]] = []
     for system, table in tables:
-        pool = await sources._pool(system)
-        ids = await pool.fetch(f'select id from "{table}" order by id desc limit $1', per_table)
+        # picking sample rows is the bench's own business: straight from the demo database
+        conn = await asyncpg.connect(database_url(server_url, database_name(system, prefix)))
+        try:
+            ids = await conn.fetch(f'select id from "{table}" order by id desc limit $1', per_table)
+        finally:
+            await conn.close()
         extra.append(
             [
                 {"system": system, "table": table, "primary_key": {"id": str(r["id"])}, "categories": []}
@@ -115,7 +122,16 @@ async def bench_extract(
     """`server_url`'s server holds the demo systems under `prefix`; the ledger goes in a new database."""
     settings = Settings()
     catalogue = load_catalogue(settings.catalogue_dir)
-    sources = SourceReader(catalogue, server_url=server_url, database_prefix=prefix)
+    sources = SourceReader(
+        catalogue,
+        SourceSystems.configured(
+            catalogue,
+            server_url=server_url,
+            read_only=True,
+            application_name="dsr-bench",
+            settings=LocatorSettings(demo_database_prefix=prefix),
+        ),
+    )
     admin = await asyncpg.connect(server_url)
     ledger_name = f"bench_ledger_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'create database "{ledger_name}"')
@@ -137,7 +153,7 @@ async def bench_extract(
                values ($1, 'DSR-BENCH-000001', 'access', 'phone', 'fulfilling', now(), current_date, '{}', 'bench')""",
             request_id,
         )
-        findings = await _findings(catalogue, sources, records)
+        findings = await _findings(catalogue, server_url, prefix, records)
         held: list[Any] = []
 
         async def read() -> None:

@@ -28,12 +28,12 @@ from services.erasure import service as erasure
 from services.fulfilment.access import AccessFulfilment
 from services.fulfilment.extract import Company
 from services.fulfilment.sources import SourceReader
-from services.locator.settings import LocatorSettings
 from services.runtime.consumer import EventConsumer
 from services.runtime.host import Runtime, ServiceSpec
 from services.runtime.ledger import change_status
 from services.runtime.outbox import enqueue
 from services.runtime.settings import Settings
+from services.systems.registry import SourceSystems
 
 NAME = "fulfilment"
 log = logging.getLogger(__name__)
@@ -93,13 +93,19 @@ def company_of(settings: Settings) -> Company:
     )
 
 
+def reader(catalogue: Catalogue, server_url: str | None) -> SourceReader:
+    systems = SourceSystems.configured(
+        catalogue, server_url=server_url, read_only=True, application_name="dsr-fulfilment"
+    )
+    return SourceReader(catalogue, systems)
+
+
 def build(runtime: Runtime) -> Fulfilment:
     settings = runtime.settings
     catalogue = load_catalogue(settings.catalogue_dir)
-    prefix = LocatorSettings().demo_database_prefix
     return Fulfilment(
         catalogue,
-        SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
+        reader(catalogue, settings.database_url),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
         company_of(settings),
         rights=erasure.build_rights(catalogue, runtime),
@@ -109,10 +115,9 @@ def build(runtime: Runtime) -> Fulfilment:
 def build_access(settings: Settings) -> AccessFulfilment:
     """Access fulfilment from configuration, for the API's review endpoint (and the DPO console)."""
     catalogue = load_catalogue(settings.catalogue_dir)
-    prefix = LocatorSettings().demo_database_prefix
     return AccessFulfilment(
         catalogue,
-        SourceReader(catalogue, server_url=settings.database_url, database_prefix=prefix),
+        reader(catalogue, settings.database_url),
         ArtifactStore(ConfiguredKeys.parse(settings.artifact_keys)),
         company_of(settings),
     )

@@ -1,4 +1,5 @@
-"""Reading the rows the locator found, by primary key, from the systems that hold them."""
+"""Reading the rows the locator found, by primary key, from the systems that hold them (through
+the source-system contract: whatever engine each system runs on)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import asyncpg
 
 from services.catalogue.model import Catalogue, RetentionKind
-from services.catalogue.pools import SourcePools
 from services.fulfilment.extract import HeldRecord
 from services.fulfilment.keeping import Anchor, as_date
+from services.systems.registry import SourceSystems
 
 
 @dataclass(frozen=True)
@@ -26,21 +27,12 @@ class ControllerLink:
 
 
 class SourceReader:
-    """One small read-only pool per system, opened on first use."""
+    """Reads through read-only adapters (`SourceSystems(read_only=True)`); raises `SystemUnknown`
+    when a system cannot answer (the caller retries)."""
 
-    def __init__(self, catalogue: Catalogue, *, server_url: str | None, database_prefix: str = ""):
+    def __init__(self, catalogue: Catalogue, systems: SourceSystems):
         self.catalogue = catalogue
-        self.server_url = server_url
-        self.database_prefix = database_prefix
-        self._pools = SourcePools(
-            catalogue,
-            server_url=server_url,
-            database_prefix=database_prefix,
-            server_settings={"default_transaction_read_only": "on"},
-        )
-
-    async def _pool(self, system: str) -> asyncpg.Pool:
-        return await self._pools.pool(system)
+        self.systems = systems
 
     async def read(self, findings: list[asyncpg.Record]) -> list[HeldRecord]:
         """Each finding's row; raises on a system that cannot be read (the caller retries).
@@ -71,15 +63,7 @@ class SourceReader:
         """The found rows of one table by their key (as text)."""
         table = self.catalogue.systems[system].tables[table_name]
         [key] = table.primary_key  # every catalogued table has a one-column key today
-        ids = [str(row["primary_key"][key]) for row in findings]
-        pool = await self._pool(system)
-        return {
-            str(r[key]): dict(r)
-            for r in await pool.fetch(
-                f'select * from "{table_name}" where "{key}" = any($1::text[]::{table.sql_type(key)}[])',
-                ids,
-            )
-        }
+        return await self.systems[system].read(table_name, [str(row["primary_key"][key]) for row in findings])
 
     async def anchors(self, records: list[HeldRecord]) -> list[HeldRecord]:
         """The records with the date their retention counts from, where it is not on the row
@@ -132,13 +116,8 @@ class SourceReader:
 
     async def _anchor_values(self, query: tuple[str, str, str, str], values: set[str]) -> dict[str, Any]:
         system, target_table, key, column = query
-        pool = await self._pool(system)
-        rows = await pool.fetch(
-            f'select "{key}"::text as k, "{column}" as v from "{target_table}" '
-            f'where "{key}" = any($1::text[]::{self.catalogue.systems[system].tables[target_table].sql_type(key)}[])',
-            sorted(values),
-        )
-        return {r["k"]: r["v"] for r in rows}
+        rows = await self.systems[system].lookup(target_table, key, sorted(values), [key, column])
+        return {str(r[key]): r[column] for r in rows}
 
     async def controllers(self, records: list[HeldRecord]) -> list[ControllerLink]:
         """Per processor system, the controllers its rows name (e.g. the invoice's client), each with
@@ -163,18 +142,13 @@ class SourceReader:
                 (c for c, spec in target.columns.items() if "organisation.identifier" in spec.categories),
                 None,
             )
-            pool = await self._pool(system)
-            org_select = f'"{org}"' if org else "null::text"
-            rows = await pool.fetch(
-                f'select "{target_key}"::text as k, name, {org_select} as org '
-                f'from "{target_table}" where "{target_key}" = any($1::text[]::{target.sql_type(target_key)}[])',
-                sorted(per_id),
-            )
+            wanted = [target_key, "name", *([org] if org else [])]
+            rows = await self.systems[system].lookup(target_table, target_key, sorted(per_id), wanted)
             links += [
-                ControllerLink(system, r["name"], r["org"], per_id[r["k"]])
+                ControllerLink(system, r["name"], r.get(org) if org else None, per_id[str(r[target_key])])
                 for r in sorted(rows, key=lambda r: r["name"])
             ]
         return links
 
     async def close(self) -> None:
-        await self._pools.close()
+        await self.systems.close()

@@ -17,7 +17,7 @@ from typing import Any
 from schemas.extract import NoticeTable, RecipientNotice
 from services.catalogue.model import Catalogue, IdentifierType
 from services.fulfilment.texts import texts
-from services.locator.plan import PERSON_KINDS
+from services.systems.plan import PERSON_KINDS
 
 _PERSON = frozenset(kind.value for kind in PERSON_KINDS)
 

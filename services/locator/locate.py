@@ -8,19 +8,17 @@ The outcome says which of three things happened; it never turns an unreadable sy
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from services.catalogue.dsn import UnresolvedConnection, resolve_dsn
 from services.catalogue.model import Catalogue, IdentifierType
-from services.locator.connectors import Connector, PostgresConnector, SystemUnavailable
-from services.locator.manual import AnswerPending, ManualConnector
-from services.locator.plan import SystemPlan, build_plans
 from services.locator.scope import direct_findings
-from services.locator.search import Candidate, Finding, Search, SourceRow
+from services.locator.search import Candidate, Finding, Search
 from services.locator.settings import LocatorSettings
+from services.systems.contract import AnswerPending, SourceRow, SourceSystem, SystemUnknown
+from services.systems.plan import SystemPlan
+from services.systems.registry import SourceSystems
 
 
 @dataclass(frozen=True)
@@ -61,34 +59,18 @@ class Waiting:
 Outcome = Located | NeedsReview | Waiting
 
 
-class _Unresolved:
-    """A system whose connection reference names nothing here: unreadable until configured."""
-
-    def __init__(self, name: str, cause: str) -> None:
-        self.name = name
-        self._cause = cause
-
-    async def search(
-        self, values: dict[IdentifierType, set[str]], parents: dict[str, set[str]]
-    ) -> list[SourceRow]:
-        raise SystemUnavailable(self.name, self._cause)
-
-    async def close(self) -> None:
-        return None
-
-
 async def _answered_by_hand() -> list[SourceRow]:
     return []
 
 
 class Locator:
-    """The catalogue's systems with their connectors; `locate` is safe to call concurrently."""
+    """The catalogue's systems behind the one contract; `locate` is safe to call concurrently."""
 
     def __init__(
-        self, plans: dict[str, SystemPlan], connectors: Mapping[str, Connector], *, max_rounds: int = 6
+        self, plans: dict[str, SystemPlan], systems: Mapping[str, SourceSystem], *, max_rounds: int = 6
     ):
         self.plans = plans
-        self.connectors = dict(connectors)
+        self.systems = dict(systems)
         self.max_rounds = max_rounds
 
     @classmethod
@@ -100,33 +82,17 @@ class Locator:
         settings: LocatorSettings,
         env: Mapping[str, str] | None = None,
     ) -> Locator:
-        """A PostgreSQL connector per system, each DSN resolved from the catalogue's reference, or a
-        manual one (an agent's task) for a system the catalogue says has no interface."""
-        plans = build_plans(catalogue)
-        connectors: dict[str, Connector] = {}
-        for name, plan in plans.items():
-            if catalogue.systems[name].connection.engine == "manual":
-                connectors[name] = ManualConnector(name)
-                continue
-            try:
-                dsn = resolve_dsn(
-                    catalogue.systems[name].connection,
-                    server_url=server_url,
-                    env=os.environ if env is None else env,
-                    database_prefix=settings.demo_database_prefix,
-                )
-            except UnresolvedConnection as exc:
-                connectors[name] = _Unresolved(name, str(exc))
-                continue
-            connectors[name] = PostgresConnector(
-                plan,
-                dsn,
-                timeout=settings.locator_system_timeout,
-                attempts=settings.locator_system_attempts,
-                cooldown=settings.locator_system_cooldown_seconds,
-                pool_max=settings.locator_system_connections,
-            )
-        return cls(plans, connectors, max_rounds=settings.locator_max_rounds)
+        """Every system's adapter (its engine from the catalogue, its address resolved from the
+        catalogue's reference); a manual system's searches are an agent's tasks."""
+        systems = SourceSystems.configured(
+            catalogue,
+            server_url=server_url,
+            read_only=True,
+            application_name="dsr-locator",
+            settings=settings,
+            env=env,
+        )
+        return cls(systems.plans, systems, max_rounds=settings.locator_max_rounds)
 
     async def locate(
         self,
@@ -150,15 +116,15 @@ class Locator:
             results = await asyncio.gather(
                 *(
                     _answered_by_hand()
-                    if name in answered and isinstance(self.connectors[name], ManualConnector)
-                    else self.connectors[name].search(asked.values, asked.parents.get(name, {}))
+                    if name in answered and not self.systems[name].interface
+                    else self.systems[name].search(asked.values, asked.parents.get(name, {}))
                     for name in systems
                 ),
                 return_exceptions=True,
             )
             statements += len(systems)
             searched.update(systems)
-            down = sorted(r.system for r in results if isinstance(r, SystemUnavailable))
+            down = sorted(r.system for r in results if isinstance(r, SystemUnknown))
             if down:
                 manual = sorted(r.system for r in results if isinstance(r, AnswerPending))
                 return Waiting(tuple(down), tuple(manual))
@@ -187,9 +153,9 @@ class Locator:
         values = {kind: {value}}
         systems = [name for name, plan in self.plans.items() if plan.wants(values, {})]
         results = await asyncio.gather(
-            *(self.connectors[name].search(values, {}) for name in systems), return_exceptions=True
+            *(self.systems[name].search(values, {}) for name in systems), return_exceptions=True
         )
-        down = sorted(r.system for r in results if isinstance(r, SystemUnavailable))
+        down = sorted(r.system for r in results if isinstance(r, SystemUnknown))
         if down:
             manual = sorted(r.system for r in results if isinstance(r, AnswerPending))
             return Waiting(tuple(down), tuple(manual))
@@ -202,4 +168,4 @@ class Locator:
         return Located(findings, len(systems), 1 if systems else 0, len(systems))
 
     async def close(self) -> None:
-        await asyncio.gather(*(connector.close() for connector in self.connectors.values()))
+        await asyncio.gather(*(system.close() for system in self.systems.values()))

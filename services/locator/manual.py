@@ -1,7 +1,7 @@
 """Systems without an interface: an agent searches them by hand.
 
-The connector cannot answer in a round, so it says the answer is pending; the service then opens a
-task (one per request and system, with its own due date) and the request waits like it does for a
+The system's adapter (`services.systems.manual`) cannot answer in a round, so it says the answer
+is pending; the service then opens a task (one per request and system, with its own due date) and the request waits like it does for a
 system that is down, until the agent answers or the task is overdue (then a human reviews).
 """
 
@@ -12,29 +12,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.catalogue.model import IdentifierType
-from services.locator.connectors import SystemUnavailable
-from services.locator.search import SourceRow
 from services.runtime.ledger import audit
-
-
-class AnswerPending(SystemUnavailable):
-    """An agent has to search this system; not an outage, and never "no data"."""
-
-
-class ManualConnector:
-    """A `Connector` whose every search waits for an agent's task."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def search(
-        self, values: dict[IdentifierType, set[str]], parents: dict[str, set[str]]
-    ) -> list[SourceRow]:
-        raise AnswerPending(self.name, "awaiting_agent")
-
-    async def close(self) -> None:
-        return None
 
 
 async def open_task(

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.catalogue.model import IdentifierType
-from services.locator.plan import SystemPlan
-from services.locator.search import Finding, RowKey, SourceRow
+from services.locator.search import Finding, RowKey
+from services.systems.contract import SourceRow
+from services.systems.plan import SystemPlan
 
 EMAIL_DIRECT = "email_direct"
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.catalogue.model import IdentifierType
-from services.locator.plan import PERSON_KINDS, SystemPlan, TablePlan
+from services.systems.contract import SourceRow
+from services.systems.plan import PERSON_KINDS, SystemPlan, TablePlan
 
 Hop = dict[str, Any]
 """One step of a chain: how a value or row was reached (names systems, tables, keys; no values)."""
@@ -64,10 +65,6 @@ class Ambiguity:
 
     reason_code: str
     counts: dict[str, int]
-
-
-SourceRow = tuple[str, list[str], str | None, list[str | None]]
-"""What a system statement returns per row: table, primary key, parent key, identifier values."""
 
 
 @dataclass

@@ -6,6 +6,8 @@ grow a setting per service; the README's configuration table lists them too.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,6 +17,10 @@ class LocatorSettings(BaseSettings):
 
     demo_database_prefix: str = Field(
         "", description="Prepended to the catalogue's database names (tests isolate demo loads with it)."
+    )
+    source_files_dir: Path = Field(
+        Path(".dsr/sources"),
+        description="Where the pipeline keeps the source systems it hosts itself as files (the demo's SQLite systems).",
     )
     locator_system_timeout: float = Field(
         2.0, gt=0, description="Seconds one system may take per search round."

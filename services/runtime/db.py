@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from services.systems.contract import SystemUnknown
+
 
 def _encode_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
@@ -48,8 +50,9 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwar
 
 
 # Errors after which retrying the same work later can succeed (the database is restarting,
-# a connection dropped, a serialization conflict).
+# a connection dropped, a serialization conflict, a source system that cannot answer yet).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    SystemUnknown,
     OSError,
     ConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,14 +17,15 @@ from schemas.events import SubjectLocated
 from schemas.requests import RequestType
 from services.artifacts.sealing import ConfiguredKeys, open_sealed
 from services.artifacts.store import ArtifactStore
+from services.catalogue.dsn import database_url
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue, IdentifierType
-from services.demo.loader import DemoSystems, create_demo_systems, drop_demo_systems
+from services.demo.loader import DemoSystems, create_demo_systems, database_name, drop_demo_systems
 from services.demo.showcase import showcase_subject
 from services.erasure.flow import Erasure
 from services.erasure.rights import Rights
 from services.erasure.settings import ErasureSettings
-from services.erasure.systems import SourceSystems
+from services.erasure.systems import ErasureSystems
 from services.erasure.worker import run_once
 from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
@@ -32,6 +33,7 @@ from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.locator.locate import Located, Locator
 from services.locator.settings import LocatorSettings
 from services.locator.store import save_findings
+from services.systems.registry import SourceSystems
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
 HASH_SECRET = "erasure-test-secret-0123456789"
@@ -80,6 +82,17 @@ class Harness:
     erasure: Erasure
     rights: Rights
     fulfilment: Fulfilment
+    sources: dict[str, asyncpg.Pool] = field(default_factory=dict)
+    """Straight connections to the demo databases, for tests that look or change behind the pipeline."""
+
+    async def source(self, system: str) -> asyncpg.Pool:
+        if system not in self.sources:
+            self.sources[system] = await asyncpg.create_pool(
+                database_url(self.demo.server_url, database_name(system, self.demo.prefix)),
+                min_size=0,
+                max_size=2,
+            )
+        return self.sources[system]
 
     async def located(
         self, key: str, kind: RequestType = RequestType.erasure, details: dict[str, Any] | None = None
@@ -157,7 +170,7 @@ class Harness:
         ]
 
     async def rows(self, system: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-        pool = await self.erasure.systems.pool(system)
+        pool = await self.source(system)
         return await pool.fetch(sql, *args)  # type: ignore[no-any-return]
 
 
@@ -175,8 +188,10 @@ async def harness_for(
     locator_settings = LocatorSettings.model_validate(
         {"demo_database_prefix": demo.prefix, "locator_system_cooldown_seconds": 0.0}
     )
-    systems = SourceSystems(
-        catalogue, server_url=demo.server_url, database_prefix=demo.prefix, hash_key=HASH_KEY
+    systems = ErasureSystems(
+        catalogue,
+        SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix, read_only=False),
+        hash_key=HASH_KEY,
     )
     locator = Locator.from_catalogue(catalogue, server_url=demo.server_url, settings=locator_settings, env={})
     erasure = Erasure(
@@ -188,7 +203,9 @@ async def harness_for(
         HASH_KEY,
     )
     rights = Rights(erasure, HASH_KEY)
-    reader = SourceReader(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
+    reader = SourceReader(
+        catalogue, SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
+    )
     return Harness(
         catalogue,
         demo,
@@ -225,6 +242,8 @@ async def second(
 
 
 async def close(h: Harness) -> None:
+    for pool in h.sources.values():
+        await pool.close()
     await h.erasure.systems.close()
     await h.erasure.locator.close()
     await h.fulfilment.sources.close()

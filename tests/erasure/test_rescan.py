@@ -21,7 +21,7 @@ async def _invoice_behind_the_claim(h: Harness) -> tuple[int, int, str]:
            where k.debtor_national_id = $1""",
         KARI,
     )
-    invoicing = await h.erasure.systems.pool("invoicing")
+    invoicing = await h.source("invoicing")
     client_id = await invoicing.fetchval("select min(id) from clients")
     await invoicing.execute(
         """insert into invoices (id, invoice_number, client_id, customer_number, recipient_national_id,
@@ -71,7 +71,7 @@ async def test_a_claim_the_plan_never_covered_still_goes_to_a_person(fresh: Harn
     case_id, _claim_id, number = await _invoice_behind_the_claim(fresh)
     request_id = await fresh.located("closed_case_debtor")
     await fresh.deliver(request_id)
-    debt = await fresh.erasure.systems.pool("debt_collection")
+    debt = await fresh.source("debt_collection")
     await debt.execute(
         """insert into claims (id, case_id, invoice_number, description, principal, interest, fees, due_on,
                                restricted)

@@ -155,7 +155,7 @@ async def test_unsubscribe_deletes_the_subscription_and_opt_out_suppresses_at_on
 
 
 async def test_consent_withdrawal_erases_what_rests_on_consent_alone(second: Harness) -> None:
-    marketing = await second.erasure.systems.pool("marketing")
+    marketing = await second.source("marketing")
     await marketing.execute(
         """insert into newsletter_subscriptions (id, email, name, newsletter, subscribed_at, consent_text)
            values (990000001, 'eva.sorbotten@eksempel.no', 'Eva', 'Kundeavisen', now(), 'Ja');

@@ -174,7 +174,7 @@ async def test_a_person_with_no_data_gets_a_certificate_that_says_so(harness: Ha
 
 async def test_an_ambiguous_record_always_waits_for_a_person(second: Harness) -> None:
     """A call naming a case number no case has: whether the case still needs it cannot be told."""
-    pool = await second.erasure.systems.pool("telephony")
+    pool = await second.source("telephony")
     await pool.execute(
         """insert into call_logs (id, started_at, phone, direction, duration_seconds, agent, case_number, summary)
            values (990000001, now(), '+4740000003', 'inbound', 30, 'agent-x', 'NO-SUCH-CASE', 'Ringte.')"""
@@ -194,7 +194,7 @@ async def test_a_rescan_that_finds_what_the_plan_did_not_keep_goes_to_a_person(h
     """A sign-up stored between planning and execution is found by the re-scan: never `completed`."""
     request_id = await harness.located("unknown_person")
     await harness.deliver(request_id)
-    marketing = await harness.erasure.systems.pool("marketing")
+    marketing = await harness.source("marketing")
     await marketing.execute(
         """insert into downloads (id, email, asset, downloaded_at)
            values (990000002, 'eva.sorbotten@eksempel.no', 'guide.pdf', now())"""

@@ -17,10 +17,10 @@ from services.demo.rows import RowRef
 from services.demo.showcase import showcase_subject
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.locator.locate import Locator
-from services.locator.manual import ManualConnector
 from services.locator.service import LocatorFlow, RetryLoop, verified_consumer
 from services.runtime.outbox import encode
 from services.runtime.settings import Settings
+from services.systems.manual import manual_system
 from tests.locator.conftest import locator_settings
 from tests.support.ledger import verified_event
 
@@ -233,7 +233,7 @@ async def test_a_system_down_past_the_configured_time_sends_the_request_to_revie
 async def test_a_manual_system_opens_a_task_for_an_agent_and_the_request_waits(
     locator: Locator, demo: DemoSystems, pool: asyncpg.Pool, database_url: str
 ) -> None:
-    manual = Locator(locator.plans, {**locator.connectors, "telephony": ManualConnector("telephony")})
+    manual = Locator(locator.plans, {**locator.systems, "telephony": manual_system("telephony")})
     flow = LocatorFlow(manual, locator_settings(demo, locator_manual_task_days=3))
     async with pool.acquire() as conn:
         request_id = await insert_request(conn, "open_case_debtor")

@@ -9,11 +9,10 @@ import pytest
 import yaml
 
 from services.catalogue.loader import CatalogueError, load_catalogue
-from services.locator.connectors import PostgresConnector
 from services.locator.locate import Locator
-from services.locator.manual import ManualConnector
 from services.locator.settings import LocatorSettings
 from services.runtime.settings import Settings
+from services.systems.postgresql import PostgresSystem
 
 
 def _catalogue_with(tmp_path: Path, connection: dict[str, object]) -> Path:
@@ -26,13 +25,13 @@ def _catalogue_with(tmp_path: Path, connection: dict[str, object]) -> Path:
     return copy
 
 
-def test_a_manual_system_gets_a_manual_connector_and_the_others_stay_postgresql(tmp_path: Path) -> None:
+def test_a_manual_system_gets_a_manual_adapter_and_the_others_stay_postgresql(tmp_path: Path) -> None:
     catalogue = load_catalogue(_catalogue_with(tmp_path, {"engine": "manual"}))
     locator = Locator.from_catalogue(
         catalogue, server_url="postgresql://postgres@127.0.0.1:1/dsr", settings=LocatorSettings(), env={}
     )
-    assert isinstance(locator.connectors["crm"], ManualConnector)
-    assert isinstance(locator.connectors["debt_collection"], PostgresConnector)
+    assert locator.systems["crm"].engine == "manual" and not locator.systems["crm"].interface
+    assert isinstance(locator.systems["debt_collection"], PostgresSystem)
 
 
 def test_a_manual_system_with_a_database_is_refused_with_its_file_and_path(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.catalogue.model import Catalogue, IdentifierType
-from services.locator.plan import build_plans
+from services.systems.plan import build_plans
+from services.systems.postgresql import search_statement
 
 
 def test_every_system_with_personal_identifiers_gets_one_statement_over_its_tables(
@@ -18,7 +19,7 @@ def test_every_system_with_personal_identifiers_gets_one_statement_over_its_tabl
             if table.belongs_to or any(c.identifier for c in table.columns.values())
         }
         assert set(plan.tables) == searchable
-        assert plan.sql.count("union all") == len(searchable) - 1
+        assert search_statement(plan).count("union all") == len(searchable) - 1
     assert "organisations" not in plans["crm"].tables  # no identifiers, nothing to search
     assert plans["debt_collection"].parents == ("cases",)
     assert IdentifierType.customer_number in plans["invoicing"].kinds

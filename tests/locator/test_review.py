@@ -14,10 +14,11 @@ from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
 from services.demo.showcase import SHARED_PHONE, showcase_subject
 from services.locator.locate import Locator
-from services.locator.manual import ManualConnector, TaskConflict, answer_task
+from services.locator.manual import TaskConflict, answer_task
 from services.locator.review import ReviewConflict, read_review, resolution_from, resolve_ambiguity
 from services.locator.search import Candidate
 from services.locator.service import LocatorFlow, RetryLoop
+from services.systems.manual import manual_system
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver, found, history, insert_request
 
@@ -113,7 +114,7 @@ async def test_choosing_nobody_concludes_with_no_findings(
 async def test_an_answered_manual_task_lets_the_waiting_search_conclude(
     locator: Locator, demo: DemoSystems, pool: asyncpg.Pool, database_url: str
 ) -> None:
-    manual = Locator(locator.plans, {**locator.connectors, "telephony": ManualConnector("telephony")})
+    manual = Locator(locator.plans, {**locator.systems, "telephony": manual_system("telephony")})
     flow = LocatorFlow(manual, locator_settings(demo))
     async with pool.acquire() as conn:
         request_id = await insert_request(conn, "open_case_debtor")

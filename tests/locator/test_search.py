@@ -13,9 +13,10 @@ from services.demo.generator import showcase_placements
 from services.demo.loader import DemoSystems
 from services.demo.rows import RowRef
 from services.demo.showcase import showcase_subject, showcase_subjects
-from services.locator.connectors import PostgresConnector
 from services.locator.locate import Located, Locator, NeedsReview, Waiting
 from services.locator.search import Finding
+from services.systems.guard import Limits
+from services.systems.postgresql import PostgresSystem
 
 SHARED = {"shared_phone_a", "shared_phone_b"}
 
@@ -112,7 +113,7 @@ async def test_a_customer_number_alone_leads_to_the_invoice_and_from_it_to_its_r
 
 
 async def test_a_chain_deeper_than_the_round_budget_goes_to_review(locator: Locator) -> None:
-    shallow = Locator(locator.plans, locator.connectors, max_rounds=1)
+    shallow = Locator(locator.plans, locator.systems, max_rounds=1)
     outcome = await shallow.locate(full_identity("open_case_debtor"))
     assert isinstance(outcome, NeedsReview) and outcome.reason_code == "search_too_deep"
 
@@ -120,10 +121,18 @@ async def test_a_chain_deeper_than_the_round_budget_goes_to_review(locator: Loca
 async def test_an_unreachable_system_is_waited_for_and_then_fails_fast_while_it_cools_down(
     locator: Locator,
 ) -> None:
-    closed = PostgresConnector(
-        locator.plans["crm"], "postgresql://nobody@127.0.0.1:9/none", timeout=0.5, attempts=2, cooldown=60
+    crm = locator.systems["crm"]
+    assert isinstance(crm, PostgresSystem)
+    closed = PostgresSystem(
+        "crm",
+        crm.spec,
+        locator.plans["crm"],
+        "postgresql://nobody@127.0.0.1:9/none",
+        limits=Limits(timeout=0.5, attempts=2, cooldown=60),
+        read_only=True,
+        application_name="test",
     )
-    broken = Locator(locator.plans, {**locator.connectors, "crm": closed})
+    broken = Locator(locator.plans, {**locator.systems, "crm": closed})
     try:
         first = await broken.locate(full_identity("client_contact_aml"))
         assert first == Waiting(("crm",))

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from schemas.requests import Channel, RequestStatus, RequestType
 from services.catalogue.model import IdentifierType
 from services.intake.domain.assurance import REQUIRED, Assurance, IdentityScope, email_confirmed, sufficient
-from services.locator.plan import IdentifierColumn, SystemPlan, TablePlan
 from services.locator.scope import direct_findings
 from services.notifier.notices import Medium, Template, completion_template, media
 from services.public.form import FormInput, corrections, to_submission
+from services.systems.plan import IdentifierColumn, SystemPlan, TablePlan
 
 maybe_email = st.one_of(st.none(), st.just("a@example.no"))
 maybe_address = st.one_of(st.none(), st.just("Storgata 1, 0155 Oslo"))
@@ -108,7 +108,6 @@ _PLAN = SystemPlan(
     {"contacts": TablePlan("crm", "contacts", ("id",), _COLUMNS, None, None, None, ("user.contact.email",))},
     (IdentifierType.email,),
     (),
-    "",
 )
 _value = st.one_of(st.none(), st.sampled_from(["x", "shared@example.no"]))
 

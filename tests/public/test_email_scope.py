@@ -26,6 +26,7 @@ from services.intake import service
 from services.locator.locate import Located, Locator
 from services.locator.service import LocatorFlow
 from services.locator.settings import LocatorSettings
+from services.systems.registry import SourceSystems
 from tests.locator.test_flow import deliver
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
@@ -91,7 +92,9 @@ async def test_the_locator_and_the_extract_honour_the_scope(
         r["system"] for r in await pool.fetch("select system from findings where request_id = $1", request_id)
     }
     assert "debt_collection" not in systems
-    sources = SourceReader(catalogue, server_url=showcase.server_url, database_prefix=showcase.prefix)
+    sources = SourceReader(
+        catalogue, SourceSystems(catalogue, server_url=showcase.server_url, database_prefix=showcase.prefix)
+    )
     located = Envelope[SubjectLocated](
         event_type="request.located",
         producer="locator",

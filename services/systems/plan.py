@@ -1,8 +1,6 @@
-"""What to ask each system, derived from the catalogue alone: adding a PostgreSQL system is a
-catalogue change. Pure: builds descriptions and SQL text, runs nothing.
-
-One statement per system per round (a UNION ALL over its searchable tables) keeps a round to one
-round trip per system, whatever the number of tables and identifiers.
+"""What to ask each system, derived from the catalogue alone: adding a system is a catalogue
+change. Pure and engine-neutral: each engine turns a plan into its own statements or calls (the
+SQL engines into one statement per system per round, a UNION ALL over its searchable tables).
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ class TablePlan:
 
 @dataclass(frozen=True)
 class SystemPlan:
-    """One system's searchable tables and the single statement that searches them all."""
+    """One system's searchable tables, and the order of a round's arguments."""
 
     name: str
     tables: dict[str, TablePlan]
@@ -55,7 +53,6 @@ class SystemPlan:
     """Identifier kinds this system has columns for, in parameter order ($1..)."""
     parents: tuple[str, ...]
     """Tables whose rows have children here, in parameter order after the kinds."""
-    sql: str
 
     def wants(self, values: dict[IdentifierType, set[str]], parents: dict[str, set[str]]) -> bool:
         """Whether this round gives the system anything to look for."""
@@ -119,32 +116,4 @@ def _system_plan(name: str, system: System, personal: set[str]) -> SystemPlan | 
         kind for kind in KINDS if any(c.kind is kind for t in tables.values() for c in t.identifiers)
     )
     parents = tuple(sorted({t.parent for t in tables.values() if t.parent is not None}))
-    return SystemPlan(name, tables, kinds, parents, _statement(tables, kinds, parents))
-
-
-def _statement(
-    tables: dict[str, TablePlan], kinds: tuple[IdentifierType, ...], parents: tuple[str, ...]
-) -> str:
-    """`union all` of one select per table: (table, primary key as text[], parent key, identifiers).
-
-    Every parameter is an array; an empty one matches nothing, so the text is fixed per system and
-    the prepared statement is reused.
-    """
-    param = {kind: index + 1 for index, kind in enumerate(kinds)}
-    parent_param = {parent: len(kinds) + index + 1 for index, parent in enumerate(parents)}
-    selects = []
-    for table in tables.values():
-        key = ", ".join(f"{column}::text" for column in table.primary_key)
-        values = ", ".join(f"{column.name}::text" for column in table.identifiers)
-        conditions = [f"{c.name} = any(${param[c.kind]}::text[])" for c in table.identifiers]
-        parent = "null::text"
-        if table.belongs_to is not None and table.parent is not None:
-            parent = f"{table.belongs_to}::text"
-            conditions.append(
-                f"{table.belongs_to} = any(${parent_param[table.parent]}::text[]::{table.parent_key_type}[])"
-            )
-        selects.append(
-            f"select '{table.name}'::text as t, array[{key}] as k, {parent} as p, "
-            f"array[{values}]::text[] as v from {table.name} where {' or '.join(conditions)}"
-        )
-    return "\nunion all\n".join(selects)
+    return SystemPlan(name, tables, kinds, parents)
