@@ -23,6 +23,7 @@ def check(
     from services.catalogue.loader import CatalogueError, load_catalogue
     from services.catalogue.summary import summarise
     from services.runtime.settings import Settings
+    from services.systems.drivers import missing_driver
 
     out = Console(highlight=False, soft_wrap=True)
     try:
@@ -34,6 +35,18 @@ def check(
             err.print(problem, markup=False)
         err.print(f"{len(exc.problems)} problem(s) in {path}", style="red", markup=False)
         raise typer.Exit(1) from None
+    # A valid file whose engine cannot be reached from this installation: say what to install.
+    drivers = [
+        f"{Path(path) / 'systems' / f'{name}.yaml'}:connection: {problem}"
+        for name, system in sorted(catalogue.systems.items())
+        if (problem := missing_driver(system.connection)) is not None
+    ]
+    if drivers:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for line in drivers:
+            err.print(line, markup=False)
+        err.print(f"{len(drivers)} system(s) without their driver in {path}", style="red", markup=False)
+        raise typer.Exit(1)
     out.print(f"{path}: valid: {summarise(catalogue)}", markup=False)
 
 
