@@ -7,6 +7,7 @@ tests never see each other's rows or messages.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import asyncpg
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from services.demo.newsletter_accounts import NewsletterServer
+from services.demo.placement import DemoSources
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.runtime.kafka import ensure_topics
@@ -28,6 +31,31 @@ TEMPLATE = "dsr_template"
 # default 200 ms deadline without anything being wrong.
 hypothesis_settings.register_profile("dsr", deadline=None)
 hypothesis_settings.load_profile("dsr")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSources]:
+    """The demo's systems outside PostgreSQL for the whole run: a folder for the SQLite systems and
+    newsletter accounts, and one real newsletter API server on loopback serving every account
+    (each demo load is its own account). The environment names them, as `dsr up --demo` does."""
+    files_dir = tmp_path_factory.mktemp("sources")
+    token = secrets.token_urlsafe(24)
+    server = NewsletterServer(files_dir / "newsletter", token).start()
+    sources = DemoSources(files_dir, server.url, token)
+    values = {
+        **sources.env(""),  # the unprefixed demo load's account, for services started without a prefix
+        "DSR_DEMO_NEWSLETTER_URL": server.url,
+        "DSR_DEMO_NEWSLETTER_TOKEN": token,
+    }
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield sources
+    server.stop()
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from services.catalogue.http_api import api_problems
 from services.catalogue.model import (
     Catalogue,
     ColumnType,
@@ -106,6 +107,7 @@ def _system(name: str, system: System, context: Context) -> Iterator[tuple[Path,
     for table_name, table in system.tables.items():
         for path, message in _table(name, system, table_name, table, context):
             yield ("tables", table_name, *path), message
+    yield from api_problems(system, context.broken_tables.get(name, frozenset()))
 
 
 def _table(

@@ -37,9 +37,9 @@ def check(
         raise typer.Exit(1) from None
     # A valid file whose engine cannot be reached from this installation: say what to install.
     drivers = [
-        f"{Path(path) / 'systems' / f'{name}.yaml'}:connection: {problem}"
+        f"{Path(path) / 'systems' / f'{name}.yaml'}:connection: {missing}"
         for name, system in sorted(catalogue.systems.items())
-        if (problem := missing_driver(system.connection)) is not None
+        if (missing := missing_driver(system.connection)) is not None
     ]
     if drivers:
         err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from services.catalogue.checker import Context, check
+from services.catalogue.http_api import HttpApi
 from services.catalogue.model import (
     Catalogue,
     Column,
@@ -213,7 +214,8 @@ def _stand_in_header(data: dict[str, Any]) -> SystemHeader:
     connection = _quietly(Connection, data.get("connection")) or Connection.model_construct(
         database=None, env=None
     )
-    return SystemHeader.model_construct(title="", description="", connection=connection, role=role)
+    api = _quietly(HttpApi, data.get("api"))
+    return SystemHeader.model_construct(title="", description="", connection=connection, role=role, api=api)
 
 
 def _partial_table(raw: dict[str, Any]) -> Table:

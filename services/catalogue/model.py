@@ -11,7 +11,18 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from services.catalogue.http_api import HttpApi, api_problems
+from services.catalogue.problems import format_path
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
 """A PostgreSQL identifier as we write them: lower case, no quoting needed."""
@@ -401,10 +412,34 @@ class SystemHeader(Strict):
     description: str = Field(min_length=1)
     connection: Connection
     role: Role
+    api: HttpApi | None = Field(
+        None,
+        validate_default=True,
+        description="An `http` system's API: auth, limits and a resource per table (http_api.py).",
+    )
+
+    @field_validator("api")
+    @classmethod
+    def _api_for_http(cls, value: HttpApi | None, info: ValidationInfo) -> HttpApi | None:
+        connection = info.data.get("connection")
+        if connection is None:
+            return value  # the connection's own error is reported
+        if connection.engine == "http" and value is None:
+            raise ValueError("an `http` system describes its API here (auth, resources per table)")
+        if connection.engine != "http" and value is not None:
+            raise ValueError(f"only an `http` system has an `api` (this one is {connection.engine!r})")
+        return value
 
 
 class System(SystemHeader):
     tables: dict[Name, Table] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _api_fits_tables(self) -> System:
+        problems = [f"{format_path(path)}: {message}" for path, message in api_problems(self)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Catalogue(Strict):

@@ -23,6 +23,9 @@ from services.console.web import (
     read_form,
     redirect,
 )
+from services.erasure.tasks import COUNTS as ERASURE_COUNTS
+from services.erasure.tasks import TaskConflict as ErasureTaskConflict
+from services.erasure.tasks import confirm_task
 from services.intake import service
 from services.intake.domain.identifiers import (
     InvalidIdentifier,
@@ -32,6 +35,7 @@ from services.intake.http import runtime_pool
 from services.locator.manual import TaskConflict, answer_task
 from services.locator.review import ReviewConflict, resolve_ambiguity
 from services.runtime.ledger import audit
+from services.runtime.lifecycle import IllegalTransition
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,6 +123,37 @@ async def answer(request: Request, task_id: int, session: Staff) -> Response:
             )
     except TaskConflict:
         return redirect("/console/queue")
+    return _back(request_id)
+
+
+@router.post("/console/tasks/{task_id}/confirm")
+async def confirm_erasure(request: Request, task_id: int, session: Staff) -> Response:
+    """An agent confirms a manual erasure task done (the note is required; counts are optional);
+    the erasure worker then ends the plan. Audited under the person's name."""
+    form = await read_form(request, session)
+    note = forms.first(form, "note")
+    counts: dict[str, int] = {}
+    valid = 3 <= len(note) <= 2000
+    for name in ERASURE_COUNTS:
+        raw = forms.first(form, name)
+        if raw:
+            if not raw.isdigit() or int(raw) > 1_000_000:
+                valid = False
+            else:
+                counts[name] = int(raw)
+    pool = runtime_pool(request)
+    request_id = await pool.fetchval(
+        "select request_id from manual_tasks where id = $1 and kind = 'erasure'", task_id
+    )
+    if request_id is None:
+        return redirect("/console/queue")
+    if not valid:
+        return _back(request_id, "error=invalid")
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await confirm_task(conn, task_id, actor=session.account, note=note, counts=counts)
+    except (ErasureTaskConflict, IllegalTransition):
+        return _back(request_id, "error=conflict")
     return _back(request_id)
 
 

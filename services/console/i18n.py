@@ -36,6 +36,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "what": ("Hva", "What"),
     "task_review": ("Til vurdering", "Needs review"),
     "task_manual": ("Manuelt søk i", "Manual search in"),
+    "task_manual_erasure": ("Manuell sletting i", "Manual erasure in"),
     "at_risk": ("Frist nær", "At risk"),
     "overdue": ("Forfalt", "Overdue"),
     "on_track": ("I rute", "On track"),
@@ -125,6 +126,50 @@ _TEXT: dict[str, tuple[str, str]] = {
     "found_nothing": ("Fant ingenting", "Found nothing"),
     "found_records": ("Fant opplysninger", "Found records"),
     "confirm": ("Bekreft", "Confirm"),
+    # manual erasure tasks (systems without an interface)
+    "manual_erasure_tasks": ("Manuell sletting", "Manual erasure"),
+    "manual_erasure_help_erase": (
+        "Systemet har ikke grensesnitt. Slett eller anonymiser den registrertes opplysninger for hånd "
+        "etter reglene under; det som omfattes av et unntak, sperres i stedet. Bekreft når det er gjort.",
+        "The system has no interface. Erase or anonymise the subject's data by hand as the rules below "
+        "say; what a hold covers is restricted instead. Confirm when it is done.",
+    ),
+    "manual_erasure_help_restrict": (
+        "Systemet har ikke grensesnitt. Sperr den registrertes opplysninger for hånd etter reglene "
+        "under. Bekreft når det er gjort.",
+        "The system has no interface. Restrict the subject's data by hand as the rules below say. "
+        "Confirm when it is done.",
+    ),
+    "manual_how": ("Hvordan", "How"),
+    "manual_holds": ("Beholdes når (unntak)", "Kept when (holds)"),
+    "manual_restriction": ("Sperremerke", "Restriction mark"),
+    "manual_action_erase": ("Slett", "Erase"),
+    "manual_action_restrict": ("Sperr", "Restrict"),
+    "manual_action_refer": ("Send til behandlingsansvarlig", "Refer to the controller"),
+    "strategy_delete_row": ("Slett raden", "Delete the row"),
+    "strategy_null_columns": ("Tøm kolonnene", "Empty the columns"),
+    "strategy_anonymise": ("Anonymiser kolonnene", "Anonymise the columns"),
+    "strategy_keep": ("Behold", "Keep"),
+    "strategy_refer_to_controller": ("Send til behandlingsansvarlig", "Refer to the controller"),
+    "strategy_none": (
+        "Ingen regel i katalogen: avgjør med personvernombudet",
+        "No rule in the catalogue: decide with the DPO",
+    ),
+    "hold_present": ("har en verdi", "has a value"),
+    "hold_empty": ("er tom", "is empty"),
+    "record_key": ("Nøkkel", "Key"),
+    "confirm_note": ("Hva ble gjort (påkrevd)", "What was done (required)"),
+    "count_erased": ("Antall slettet (valgfritt)", "Records erased (optional)"),
+    "count_kept": ("Antall beholdt (valgfritt)", "Records kept (optional)"),
+    "confirm_done": ("Bekreft utført", "Confirm done"),
+    "confirmed_by": ("Bekreftet av", "Confirmed by"),
+    "task_open": ("åpen", "open"),
+    "task_done": ("utført", "done"),
+    "task_cancelled": ("avbrutt", "cancelled"),
+    "waiting_for_system": ("Venter på system", "Waiting for system"),
+    "since": ("siden", "since"),
+    "attempts": ("Forsøk", "Attempts"),
+    "next_attempt": ("neste forsøk", "next attempt"),
     "not_found": ("Fant ikke henvendelsen.", "No such request."),
     "forbidden": ("Du har ikke tilgang til dette.", "You may not do this."),
     "csrf_failed": (

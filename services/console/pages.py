@@ -210,8 +210,9 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
         if found is not None:
             artifacts = await _store(request).listing(conn, request_id)
             plan = await conn.fetchrow(
-                """select status, review_reasons, decided_by, plan from erasure_plans
-                   where request_id = $1 and kind = 'request'""",
+                """select status, review_reasons, decided_by, plan, attempts, next_attempt_at,
+                          unreachable_since, unreachable_system
+                   from erasure_plans where request_id = $1 and kind = 'request'""",
                 request_id,
             )
             await audit(conn, request_id, session.account, "console.viewed", {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ class QueueItem:
     reference: str
     type: str
     status: str
-    kind: str  # "review" or "manual"
+    kind: str  # "review", "manual" (a search by hand) or "manual_erasure" (an erasure by hand)
     system: str | None
     due: date
     days_left: int
@@ -29,12 +29,14 @@ class QueueItem:
 
 
 async def work_queue(conn: asyncpg.Connection, *, today: date, at_risk_days: int) -> list[QueueItem]:
-    """Every request in `needs_review` and every open manual task, soonest due first."""
+    """Every request in `needs_review` and every open manual task (searches and erasures by hand),
+    soonest due first."""
     rows = await conn.fetch(
         """select id, reference, type, status, 'review' as kind, null::text as system, due_date as due
            from requests where status = 'needs_review'
            union all
-           select r.id, r.reference, r.type, r.status, 'manual', t.system,
+           select r.id, r.reference, r.type, r.status,
+                  case t.kind when 'erasure' then 'manual_erasure' else 'manual' end, t.system,
                   least(r.due_date, (t.due_at at time zone 'Europe/Oslo')::date)
            from manual_tasks t join requests r on r.id = t.request_id
            where t.status = 'open' and r.status <> all($1::text[])
@@ -80,9 +82,12 @@ class Detail:
     findings: list[asyncpg.Record]
     audit: list[asyncpg.Record]
     tasks: list[asyncpg.Record]
+    """Manual searches."""
     review: asyncpg.Record | None
     days_left: int
     sla: SlaState
+    erasure_tasks: list[asyncpg.Record] = field(default_factory=list)
+    """Manual erasures: what to erase or keep by hand, and who confirmed it."""
 
 
 async def detail(
@@ -107,7 +112,14 @@ async def detail(
         request_id,
     )
     tasks = await conn.fetch(
-        "select id, system, status, due_at, answered_by, answered_at from manual_tasks where request_id = $1 order by id",
+        """select id, system, status, due_at, answered_by, answered_at from manual_tasks
+           where request_id = $1 and kind = 'search' order by id""",
+        request_id,
+    )
+    erasure_tasks = await conn.fetch(
+        """select id, system, status, due_at, answered_by, answered_at, answer, instructions,
+                  due_at <= now() as overdue
+           from manual_tasks where request_id = $1 and kind = 'erasure' order by due_at, id""",
         request_id,
     )
     review = await conn.fetchrow(
@@ -123,6 +135,7 @@ async def detail(
         review,
         (due - today).days,
         sla_state(due, today, at_risk_days=at_risk_days),
+        list(erasure_tasks),
     )
 
 

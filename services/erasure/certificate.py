@@ -18,7 +18,7 @@ not a kept record's, so a row found through it is not excused.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -250,8 +250,10 @@ def certificate(
     rescan: Rescan,
     recipients: Sequence[str],
     controllers: Mapping[str, Sequence[str]] | None = None,
+    manual: Sequence[ManualConfirmation] = (),
 ) -> dict[str, Any]:
-    """What was erased or anonymised, what was kept with why and until when, and the re-scan."""
+    """What was erased or anonymised, what was kept with why and until when, what agents did by
+    hand in systems without an interface (who confirmed it, when), and the re-scan."""
     groups: dict[str, list[dict[str, Any]]] = {"erased": [], "anonymised": [], "kept": [], "referred": []}
     for record in plan.records:
         action = record.decision.action
@@ -271,5 +273,30 @@ def certificate(
         **groups,
         "controllers": {k: list(v) for k, v in (controllers or {}).items()},
         "recipients_notified": list(recipients),
+        "manual": [m.as_dict(catalogue) for m in manual],
         "rescan": rescan.as_dict(),
     }
+
+
+@dataclass(frozen=True)
+class ManualConfirmation:
+    """An agent's confirmation that a system's manual step was carried out by hand."""
+
+    system: str
+    action: str
+    """`erase` or `restrict` (the step's)."""
+    confirmed_by: str
+    """The agent's account name, as the audit trail has it."""
+    confirmed_at: datetime
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """What the agent reported, if anything: `erased`, `kept`."""
+
+    def as_dict(self, catalogue: Catalogue) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "system_title": catalogue.systems[self.system].title,
+            "action": self.action,
+            "confirmed_by": self.confirmed_by,
+            "confirmed_at": self.confirmed_at.isoformat(),
+            "counts": dict(self.counts),
+        }

@@ -27,6 +27,7 @@ from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue
 from services.documents.templates import Language
+from services.erasure import metrics
 from services.erasure.certificate import (
     FoundRow,
     Rescan,
@@ -37,6 +38,7 @@ from services.erasure.certificate import (
     row_id,
     unsearched,
 )
+from services.erasure.metrics import UNREACHABLE_ROUNDS
 from services.erasure.notices import notify_recipients
 from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
@@ -45,21 +47,32 @@ from services.erasure.scopes import Scope
 from services.erasure.settings import CertificatePdf, ErasureSettings
 from services.erasure.suppression import suppress
 from services.erasure.systems import ErasureSystems, changes_of, controllers
+from services.erasure.tasks import confirmations, open_tasks
 from services.locator.locate import Located, Locator, Waiting
 from services.locator.request_search import search_request
 from services.runtime.faults import crash_point
 from services.runtime.ledger import ANSWERED_BY_POST, audit, change_status
 from services.runtime.outbox import enqueue
+from services.systems.contract import SystemUnknown
 
 NAME = "fulfilment"
 log = logging.getLogger(__name__)
 
+UNREACHABLE = "system_unreachable"
+"""The review reason (plan) and reason code (status history) of a system away too long."""
+_CLEAR_WAIT = "attempts = 0, next_attempt_at = null, unreachable_since = null, unreachable_system = null"
+
 CHANGE_WORD = {Action.erase: "erased", Action.anonymise: "anonymised", Action.restrict: "restricted"}
 
 
-class RescanWaiting(Exception):
+class RescanWaiting(SystemUnknown):
     """The re-scan could not read a system (down, or timing out): the plan stays approved and the
-    worker tries its end again next round, as it does when a system cannot be changed."""
+    worker tries its end again later, as it does when a system cannot be changed."""
+
+    def __init__(self, systems: Sequence[str]) -> None:
+        named = sorted(systems) or ["unknown"]
+        super().__init__(named[0], "rescan_unreadable")
+        self.systems = tuple(named)
 
 
 class Erasure:
@@ -80,6 +93,7 @@ class Erasure:
         self.locator = locator
         self.artifacts = artifacts
         self.settings = settings
+        metrics.known(catalogue.systems)
 
     # ------------------------------------------------------------------------------------ plan
 
@@ -105,6 +119,7 @@ class Erasure:
         facts, fingerprints = await self.systems.read_facts(
             (r["system"], r["table"], r["primary_key"]) for r in found
         )
+        manual = self.systems.manual_systems()
         plan = build_plan(
             self.catalogue,
             facts,
@@ -113,6 +128,8 @@ class Erasure:
             approval_required=self.settings.erasure_approval_required,
             scope=scope,
             controllers=await controllers(self.systems, facts),
+            manual_systems=manual,
+            found_by_agent=await found_by_agent(conn, request_id) & manual,
         )
         review = plan.review_reasons
         status = "needs_review" if review else "approved"
@@ -134,7 +151,13 @@ class Erasure:
             request_id,
             actor,
             "erasure_planned",
-            {"plan_id": str(plan_id), "scope": scope.value, "actions": dict(counts), "review": review},
+            {
+                "plan_id": str(plan_id),
+                "scope": scope.value,
+                "actions": dict(counts),
+                "review": review,
+                "manual": list(plan.manual_systems),
+            },
         )
         if review:
             await change_status(
@@ -150,7 +173,9 @@ class Erasure:
     # --------------------------------------------------------------------------------- execute
 
     async def execute(self, pool: asyncpg.Pool, plan_id: uuid.UUID) -> bool:
-        """Run an approved plan to its end; False when it is not approved or another worker has it."""
+        """Run an approved plan to its end; False when it is not approved, not due yet (waiting
+        for a system), another worker has it, it now waits for agents (manual steps), or a system
+        could not be reached (the wait is recorded: `_unreachable`)."""
         async with pool.acquire() as conn:
             locked = await conn.fetchval(
                 "select pg_try_advisory_lock(hashtext('dsr_erasure_plan'), hashtext($1))", str(plan_id)
@@ -159,30 +184,154 @@ class Erasure:
                 return False
             try:
                 row = await conn.fetchrow(
-                    "select kind, status, plan, request_id from erasure_plans where id = $1", plan_id
+                    """select kind, status, plan, request_id,
+                              coalesce(next_attempt_at > now(), false) as not_due
+                       from erasure_plans where id = $1""",
+                    plan_id,
                 )
-                if row is None or row["status"] != "approved":
+                if row is None or row["status"] != "approved" or row["not_due"]:
                     return False
                 plan = ErasurePlan.from_json(row["plan"])
-                done = {
-                    r["system"]
-                    for r in await conn.fetch(
-                        "select system from erasure_plan_systems where plan_id = $1", plan_id
-                    )
-                }
-                for system, records in plan.by_system():
-                    if system in done:
-                        continue
-                    changed = await self.systems.apply(system, changes_of(records))
-                    async with conn.transaction():
-                        await self._record_system(conn, plan_id, system, records, changed)
-                    crash_point("erasure.after_system")  # the fault suite kills a worker here
-                await self._finish(conn, plan_id, row["kind"], row["request_id"], plan)
-                return True
+                try:
+                    return await self._run(conn, plan_id, row["kind"], row["request_id"], plan)
+                except SystemUnknown as exc:
+                    await self._unreachable(conn, plan_id, row["request_id"], exc)
+                    return False
             finally:
                 await conn.execute(
                     "select pg_advisory_unlock(hashtext('dsr_erasure_plan'), hashtext($1))", str(plan_id)
                 )
+
+    async def _run(
+        self,
+        conn: asyncpg.Connection,
+        plan_id: uuid.UUID,
+        kind: str,
+        request_id: uuid.UUID | None,
+        plan: ErasurePlan,
+    ) -> bool:
+        done = {
+            r["system"]
+            for r in await conn.fetch("select system from erasure_plan_systems where plan_id = $1", plan_id)
+        }
+        for system, records in plan.by_system():
+            if system in done:
+                continue
+            changed = await self.systems.apply(system, changes_of(records))
+            async with conn.transaction():
+                await self._record_system(conn, plan_id, system, records, changed)
+            crash_point("erasure.after_system")  # the fault suite kills a worker here
+        if (
+            plan.manual
+            and request_id is not None
+            and await self._await_agents(conn, plan_id, request_id, plan)
+        ):
+            return False
+        await self._finish(conn, plan_id, kind, request_id, plan)
+        return True
+
+    async def _await_agents(
+        self, conn: asyncpg.Connection, plan_id: uuid.UUID, request_id: uuid.UUID, plan: ErasurePlan
+    ) -> bool:
+        """Open the manual steps' tasks (once); True when some are still open: the plan then waits
+        in `awaiting_manual` until the last is confirmed (`tasks.confirm_task`)."""
+        async with conn.transaction():
+            status = await conn.fetchval("select status from erasure_plans where id = $1 for update", plan_id)
+            if status != "approved":
+                return True
+            waiting = await open_tasks(
+                conn,
+                plan_id,
+                request_id,
+                plan,
+                now=datetime.now(UTC),
+                days=self.settings.erasure_manual_task_days,
+            )
+            if not waiting:
+                return False
+            await conn.execute(
+                f"""update erasure_plans set status = 'awaiting_manual', {_CLEAR_WAIT} where id = $1""",
+                plan_id,
+            )
+            await audit(
+                conn,
+                request_id,
+                NAME,
+                "erasure.awaiting_manual",
+                {"plan_id": str(plan_id), "systems": waiting},
+            )
+        return True
+
+    async def _unreachable(
+        self, conn: asyncpg.Connection, plan_id: uuid.UUID, request_id: uuid.UUID | None, exc: SystemUnknown
+    ) -> None:
+        """A system could not be reached: the plan waits, longer each time (doubling, capped), and
+        once the system has been away `erasure_unreachable_review_seconds` the request goes to
+        review with the system named. A person's approval runs it again (`review.approve_plan`)."""
+        system, cause = exc.system, exc.cause
+        systems = getattr(exc, "systems", (system,))
+        UNREACHABLE_ROUNDS.labels(system).inc()
+        log.warning(
+            "erasure plan waits for a source system",
+            extra={"plan_id": str(plan_id), "system": system, "error": cause},
+        )
+        settings = self.settings
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                """update erasure_plans set
+                       attempts = case when unreachable_system = $2 then attempts + 1 else 1 end,
+                       unreachable_since = case when unreachable_system = $2
+                                                then coalesce(unreachable_since, now()) else now() end,
+                       unreachable_system = $2
+                   where id = $1 and status = 'approved'
+                   returning attempts, unreachable_since, now() as now""",
+                plan_id,
+                system,
+            )
+            if row is None:
+                return
+            attempts, since, now = row["attempts"], row["unreachable_since"], row["now"]
+            away = (now - since).total_seconds()
+            detail = {
+                "plan_id": str(plan_id),
+                "system": system,
+                "systems": list(systems),
+                "cause": cause,
+                "attempts": attempts,
+                "since": since.isoformat(),
+            }
+            # A scheduled plan has no request to review: it goes on waiting at the longest interval
+            # (the metric and its alert show it).
+            if away >= settings.erasure_unreachable_review_seconds and request_id is not None:
+                await conn.execute(
+                    """update erasure_plans set status = 'needs_review', review_reasons = $2,
+                              next_attempt_at = null where id = $1""",
+                    plan_id,
+                    [UNREACHABLE],
+                )
+                await audit(conn, request_id, NAME, "erasure.system_unreachable_review", detail)
+                current = await conn.fetchval("select status from requests where id = $1", request_id)
+                if current == RequestStatus.fulfilling.value:
+                    await change_status(
+                        conn,
+                        request_id,
+                        RequestStatus.needs_review,
+                        actor=NAME,
+                        reason=f"{UNREACHABLE}: {system} could not be reached for "
+                        f"{int(away)} s ({attempts} attempts); approve the plan again once it is back",
+                    )
+                return
+            wait = min(
+                settings.erasure_retry_initial_seconds * 2 ** (attempts - 1),
+                settings.erasure_retry_max_seconds,
+            )
+            await conn.execute(
+                "update erasure_plans set next_attempt_at = now() + make_interval(secs => $2) where id = $1",
+                plan_id,
+                wait,
+            )
+            if attempts == 1:  # the first round of an outage; the columns count the rest
+                await audit(conn, request_id, NAME, "erasure.system_unreachable", detail)
 
     async def _record_system(
         self,
@@ -198,6 +347,11 @@ class Erasure:
             plan_id,
             system,
             changed,
+        )
+        await conn.execute(  # the system that was away is back: its outage is over
+            f"update erasure_plans set {_CLEAR_WAIT} where id = $1 and unreachable_system = $2",
+            plan_id,
+            system,
         )
         await conn.executemany(
             """insert into erasure_ledger (plan_id, system, "table", record_key, method, columns, fingerprint)
@@ -221,7 +375,7 @@ class Erasure:
         # the same search the locator ran: with a person's resolution of shared values, the scope
         outcome = await search_request(conn, self.locator, request_id)
         if isinstance(outcome, Waiting) and outcome.systems:
-            raise RescanWaiting(f"re-scan waits for {len(outcome.systems)} system(s)")
+            raise RescanWaiting(outcome.systems)
         if not isinstance(outcome, Located):
             return unsearched()
         found: list[FoundRow] = [
@@ -271,7 +425,8 @@ class Erasure:
             if status != "approved":
                 return
             await conn.execute(
-                "update erasure_plans set status = 'executed', executed_at = $2, rescan = $3 where id = $1",
+                f"""update erasure_plans set status = 'executed', executed_at = $2, rescan = $3, {_CLEAR_WAIT}
+                    where id = $1""",
                 plan_id,
                 now,
                 None if rescan is None else rescan.as_dict(),
@@ -297,6 +452,7 @@ class Erasure:
                 rescan=rescan,
                 recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
                 controllers=plan.controllers,
+                manual=await confirmations(conn, plan_id),
             )
             stored = await self.store_certificate(
                 conn, request_id, content, request["language"], by_post=bool(request["by_post"])
@@ -442,3 +598,14 @@ async def finish_request(
             payload=RequestFulfilled(type=request_type, status=final, artifact_count=artifacts),
         ),
     )
+
+
+async def found_by_agent(conn: asyncpg.Connection, request_id: uuid.UUID) -> set[str]:
+    """The systems an agent's manual search found the subject in (`answer.found`)."""
+    rows = await conn.fetch(
+        """select system from manual_tasks
+           where request_id = $1 and kind = 'search' and status = 'answered'
+             and coalesce((answer->>'found')::boolean, false)""",
+        request_id,
+    )
+    return {row["system"] for row in rows}

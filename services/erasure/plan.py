@@ -7,13 +7,14 @@ case's notes) before the rows they reference (the case), so a deletion never lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from graphlib import TopologicalSorter
 from typing import Any
 
 from services.catalogue.model import Catalogue
+from services.erasure.manual import ManualRecord, ManualStep, manual_step
 from services.erasure.reasons import Reason
 from services.erasure.retention import Action, Condition, Decision, Method, RecordFacts
 from services.erasure.scopes import Scope, concerns, decide_in_scope
@@ -41,23 +42,35 @@ class ErasurePlan:
     """Found records the right does not concern (left as they are)."""
     controllers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Per processor system, the controllers its records name (a referral goes to them)."""
+    manual: tuple[ManualStep, ...] = ()
+    """Systems without an interface: what an agent erases or keeps there by hand (`manual.py`)."""
 
     @property
     def review_reasons(self) -> list[str]:
         found = {r.decision.review for r in self.records if r.decision.review}
-        if self.approval_required and self.records:
+        if self.approval_required and (self.records or self.manual):
             found.add("approval_required")
         return sorted(found)
 
     @property
     def referred_only(self) -> bool:
-        return bool(self.records) and all(r.decision.action is Action.refer for r in self.records)
+        return (
+            bool(self.records)
+            and not self.manual
+            and all(r.decision.action is Action.refer for r in self.records)
+        )
+
+    @property
+    def manual_systems(self) -> tuple[str, ...]:
+        return tuple(step.system for step in self.manual)
 
     def by_system(self) -> list[tuple[str, list[PlannedRecord]]]:
-        """Systems with something to change, in execution order, each with its records in order."""
+        """Systems with something to change, in execution order, each with its records in order;
+        a system an agent changes by hand is never among them."""
         grouped: dict[str, list[PlannedRecord]] = {}
+        by_hand = set(self.manual_systems)
         for record in self.records:
-            if record.decision.changes_source:
+            if record.decision.changes_source and record.system not in by_hand:
                 grouped.setdefault(record.system, []).append(record)
         return [(system, grouped[system]) for system in self.systems_order if system in grouped]
 
@@ -74,6 +87,7 @@ class ErasurePlan:
             "untouched": [{"system": s, "table": t, "key": dict(k)} for s, t, k in self.untouched],
             "controllers": {k: list(v) for k, v in self.controllers.items()},
             "records": [_record_json(r) for r in self.records],
+            "manual": [step.to_json() for step in self.manual],
         }
 
     @classmethod
@@ -86,6 +100,7 @@ class ErasurePlan:
             data.get("scope", "erasure"),
             tuple((u["system"], u["table"], dict(u["key"])) for u in data.get("untouched", [])),
             {k: tuple(v) for k, v in data.get("controllers", {}).items()},
+            tuple(ManualStep.from_json(m) for m in data.get("manual", [])),
         )
 
 
@@ -98,8 +113,14 @@ def build_plan(
     approval_required: bool = False,
     scope: Scope = Scope.erasure,
     controllers: Mapping[str, Sequence[str]] | None = None,
+    manual_systems: Collection[str] = (),
+    found_by_agent: Collection[str] = (),
 ) -> ErasurePlan:
-    """Decide every record the right concerns; `fingerprints` come from the rows as read."""
+    """Decide every record the right concerns; `fingerprints` come from the rows as read.
+
+    `manual_systems`: the systems without an interface; `found_by_agent`: those an agent's manual
+    search found the subject in. Each of them where the plan has records, or the agent found the
+    subject, gets a manual step."""
     records, untouched = [], []
     facts_list = list(facts)
     for fact in facts_list:
@@ -127,7 +148,40 @@ def build_plan(
         scope.value,
         tuple(untouched),
         {k: tuple(v) for k, v in (controllers or {}).items()},
+        _manual_steps(catalogue, scope, records, set(manual_systems), set(found_by_agent)),
     )
+
+
+def _manual_steps(
+    catalogue: Catalogue,
+    scope: Scope,
+    records: Sequence[PlannedRecord],
+    manual_systems: set[str],
+    found_by_agent: set[str],
+) -> tuple[ManualStep, ...]:
+    by_system: dict[str, list[ManualRecord]] = {}
+    for r in records:
+        if r.system in manual_systems:
+            d = r.decision
+            by_system.setdefault(r.system, []).append(
+                ManualRecord(
+                    r.table,
+                    dict(r.key),
+                    d.action.value,
+                    d.reason.code,
+                    d.until.isoformat() if d.until else None,
+                )
+            )
+    steps = []
+    for system in system_order(catalogue):
+        if system not in manual_systems or (system not in by_system and system not in found_by_agent):
+            continue
+        step = manual_step(
+            catalogue, scope, system, by_system.get(system, []), found_by_agent=system in found_by_agent
+        )
+        if step is not None:
+            steps.append(step)
+    return tuple(steps)
 
 
 def _follow_kept_parents(

@@ -33,6 +33,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "en annen post; de inneholder ikke lenger egne personopplysninger."
         ),
         "recipients": "Mottakere som er varslet",
+        "manual": "Utført manuelt",
+        "manual_text": "Disse systemene har ikke grensesnitt; en saksbehandler har gjort endringene for hånd.",
+        "manual_erase": "{system}: {who} bekreftet {when} at slettingen er utført manuelt.",
+        "manual_restrict": "{system}: {who} bekreftet {when} at begrensningen er utført manuelt.",
+        "manual_erased": "Slettet",
+        "manual_kept": "Beholdt",
     },
     "en": {
         "title": "Erasure certificate",
@@ -58,6 +64,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "record; they hold no personal data of their own any more."
         ),
         "recipients": "Recipients told",
+        "manual": "Carried out by hand",
+        "manual_text": "These systems have no interface; an agent made the changes by hand.",
+        "manual_erase": "{system}: {who} confirmed on {when} that the erasure was carried out by hand.",
+        "manual_restrict": "{system}: {who} confirmed on {when} that the restriction was carried out by hand.",
+        "manual_erased": "Erased",
+        "manual_kept": "Kept",
     },
 }
 
@@ -72,6 +84,7 @@ def certificate_html(content: dict[str, Any], language: Language) -> str:
         texts=TEXTS,
         executed_at=executed_at,
         expected_reasons=expected_reasons,
+        manual_lines=manual_lines,
     )
 
 
@@ -108,6 +121,11 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
         doc.heading(t["referred"])
         names = [n for names in content["controllers"].values() for n in names]
         doc.paragraph(t["referred_text"] + " " + ", ".join(names))
+    if content.get("manual"):
+        doc.heading(t["manual"])
+        doc.paragraph(t["manual_text"])
+        for line in manual_lines(content["manual"], language):
+            doc.paragraph(f"- {line}")
     doc.heading(t["rescan"])
     rescan = content["rescan"]
     doc.paragraph(
@@ -126,3 +144,18 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
 def expected_reasons(expected: list[dict[str, Any]], language: Language) -> list[str]:
     """The distinct reasons anonymised rows were found again, in the order first given."""
     return list(dict.fromkeys(e["reason"][language] for e in expected))
+
+
+def manual_lines(confirmations: list[dict[str, Any]], language: Language) -> list[str]:
+    """One sentence per system an agent changed by hand: which, who confirmed it, when, counts."""
+    t = TEXTS[language]
+    lines = []
+    for m in confirmations:
+        text = t["manual_restrict" if m["action"] == "restrict" else "manual_erase"].format(
+            system=m["system_title"],
+            who=m["confirmed_by"],
+            when=long_date(datetime.fromisoformat(m["confirmed_at"]), language),
+        )
+        counts = [f"{t['manual_' + k]}: {m['counts'][k]}" for k in ("erased", "kept") if k in m["counts"]]
+        lines.append(f"{text} {'. '.join(counts)}." if counts else text)
+    return lines

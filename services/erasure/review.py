@@ -31,10 +31,16 @@ async def _waiting_plan(conn: asyncpg.Connection, request_id: uuid.UUID) -> uuid
 async def approve_plan(
     conn: asyncpg.Connection, request_id: uuid.UUID, *, actor: str, note: str | None = None
 ) -> uuid.UUID:
-    """Approve the waiting plan; the erasure worker runs it. Call inside a transaction."""
+    """Approve the waiting plan; the erasure worker runs it at once. Call inside a transaction.
+
+    A plan sent to review because a system could not be reached (`system_unreachable`) is approved
+    the same way once the system is back: its wait starts afresh, and the systems it had finished
+    are not changed again (`erasure_plan_systems`)."""
     plan_id = await _waiting_plan(conn, request_id)
     await conn.execute(
-        "update erasure_plans set status = 'approved', decided_by = $2, decided_at = now() where id = $1",
+        """update erasure_plans set status = 'approved', decided_by = $2, decided_at = now(),
+                  attempts = 0, next_attempt_at = null, unreachable_since = null, unreachable_system = null
+           where id = $1""",
         plan_id,
         actor,
     )

@@ -35,6 +35,24 @@ class ErasureSettings(BaseSettings):
     erasure_concurrency: int = Field(
         4, ge=1, le=32, description="Approved erasure plans one fulfilment worker runs at the same time."
     )
+    erasure_manual_task_days: int = Field(
+        5,
+        ge=1,
+        description="Days an agent has to carry out an erasure by hand in a system without an interface (never beyond the request's due date).",
+    )
+    erasure_retry_initial_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="First wait before running a plan again after a source system could not be reached (doubles each time).",
+    )
+    erasure_retry_max_seconds: float = Field(
+        300.0, gt=0, description="Longest wait between two runs of a plan waiting for a source system."
+    )
+    erasure_unreachable_review_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="A source system unreachable this long during a plan's execution sends the request to review, the system named.",
+    )
     erasure_pdf: CertificatePdf = Field(
         CertificatePdf.post,
         description="Erasure certificate as PDF too: `post` (when the answer goes by post, as extracts), `always` or `never`; JSON and HTML always.",

@@ -115,6 +115,10 @@ class ErasureSystems:
     def _manual(self) -> set[str]:
         return {name for name, system in self.systems.items() if not system.interface}
 
+    def manual_systems(self) -> set[str]:
+        """The systems without an interface: an agent reads and changes them by hand."""
+        return self._manual()
+
     async def _rows(
         self, wanted: Mapping[tuple[str, str], Sequence[tuple[str, ...]]]
     ) -> dict[RowId, dict[str, Any]]:

@@ -12,19 +12,25 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.erasure.flow import Erasure, RescanWaiting
+from services.erasure import metrics
+from services.erasure.flow import Erasure
 from services.erasure.plan import build_plan
 from services.erasure.retention import Action
+from services.erasure.tasks import mark_overdue
 from services.systems.contract import SystemUnknown
 
 log = logging.getLogger(__name__)
 
 
 async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20) -> int:
-    """Execute approved plans, oldest first, `erasure_concurrency` at a time (a plan mostly waits
-    on the source systems); returns how many ran to their end here."""
+    """Execute approved plans that are due, oldest first, `erasure_concurrency` at a time (a plan
+    mostly waits on the source systems); returns how many ran to their end here. A plan waiting
+    for a system that could not be reached is due again at its `next_attempt_at`."""
     ids = await pool.fetch(
-        "select id from erasure_plans where status = 'approved' order by created_at limit $1", limit
+        """select id from erasure_plans
+           where status = 'approved' and (next_attempt_at is null or next_attempt_at <= now())
+           order by created_at limit $1""",
+        limit,
     )
     slots = asyncio.Semaphore(max(1, erasure.settings.erasure_concurrency))
 
@@ -32,8 +38,9 @@ async def run_approved(erasure: Erasure, pool: asyncpg.Pool, *, limit: int = 20)
         async with slots:
             try:
                 return await erasure.execute(pool, plan_id)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, SystemUnknown, RescanWaiting) as exc:
-                # A system away: this plan waits for the next round, the others go on.
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, SystemUnknown) as exc:
+                # The ledger away (a source system away is the plan's own wait, recorded by
+                # `execute`): this plan waits for the next round, the others go on.
                 log.warning(
                     "erasure plan failed", extra={"plan_id": str(plan_id), "error": type(exc).__name__}
                 )
@@ -84,7 +91,11 @@ async def schedule_due(
 async def run_once(erasure: Erasure, pool: asyncpg.Pool, *, today: date | None = None) -> int:
     while await schedule_due(erasure, pool, today=today) is not None:
         pass
-    return await run_approved(erasure, pool)
+    while await mark_overdue(pool) > 0:
+        pass
+    ran = await run_approved(erasure, pool)
+    await metrics.refresh(pool, erasure.catalogue.systems)
+    return ran
 
 
 async def erasure_loop(erasure: Erasure, pool: asyncpg.Pool, poll_seconds: float) -> None:

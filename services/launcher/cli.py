@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from services.demo.newsletter_accounts import NewsletterServer, start_demo_newsletter
+from services.demo.placement import DemoSources
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -183,6 +185,7 @@ def up(
     broker = None if settings.kafka_bootstrap else EmbeddedBroker(data_dir / "broker")
     supervisor: Supervisor | None = None
     mail_sink: MailSink | None = None
+    newsletter: NewsletterServer | None = None
     try:
         with console.status("Starting PostgreSQL and the broker..."):
             server_url = postgres.start() if postgres else None
@@ -193,9 +196,12 @@ def up(
             )
             api_keys = settings.api_keys or _api_keys(data_dir)
             asyncio.run(_prepare_ledger(server_url, database_url, settings))
+        sources = DemoSources(data_dir / "sources")
         if demo:
-            _load_demo_data(server_url or database_url, settings.demo_subjects)
+            newsletter, sources = start_demo_newsletter(data_dir, keep=True)
+            _load_demo_data(server_url or database_url, settings.demo_subjects, sources)
         env = {
+            **sources.env(""),
             "DSR_DATABASE_URL": database_url,
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
             "DSR_API_KEYS": api_keys,
@@ -243,6 +249,8 @@ def up(
             supervisor.stop()
         if mail_sink is not None:
             mail_sink.stop()
+        if newsletter is not None:
+            newsletter.stop()
         if broker is not None:
             broker.stop()
         if postgres is not None:
@@ -267,12 +275,13 @@ def _demo_mail_sink(data_dir: Path, api_port: int) -> tuple[MailSink, dict[str, 
     return sink, env
 
 
-def _load_demo_data(server_url: str, subjects: int) -> None:
-    """The demo source systems on the same server; a second start reuses what is loaded."""
+def _load_demo_data(server_url: str, subjects: int, sources: DemoSources) -> None:
+    """The demo source systems: databases on the same server, telephony's SQLite file and the
+    newsletter SaaS's account in the data directory; a second start reuses what is loaded."""
     from services.demo.loader import create_demo_systems
 
     with console.status(f"Loading the demo source systems ({subjects:,} people)..."):
-        demo = asyncio.run(create_demo_systems(server_url, subjects=subjects, seed=42))
+        demo = asyncio.run(create_demo_systems(server_url, subjects=subjects, seed=42, sources=sources))
     verb = "Loaded" if demo.loaded else "Reused"
     console.print(f"{verb} demo data: {demo.total_rows:,} rows in {len(demo.row_counts)} systems")
 
@@ -486,14 +495,20 @@ def bench_locator(
     _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
     postgres = EmbeddedPostgres(root / "postgres")
+    newsletter, sources = start_demo_newsletter(root)
     results = {}
     try:
         server_url = postgres.start()
         for size in subjects:
+            prefix = f"b{size}_"
             with console.status(f"Loading {size:,} people into the demo systems..."):
-                asyncio.run(create_demo_systems(server_url, subjects=size, seed=42, prefix=f"b{size}_"))
+                asyncio.run(
+                    create_demo_systems(server_url, subjects=size, seed=42, prefix=prefix, sources=sources)
+                )
             with console.status(f"Locating {requests:,} subjects among {size:,}..."):
-                figures = asyncio.run(bench_locate(server_url, prefix=f"b{size}_", requests=requests))
+                figures = asyncio.run(
+                    bench_locate(server_url, prefix=prefix, requests=requests, env=sources.env(prefix))
+                )
             results[size] = figures.as_dict()
             console.print(
                 f"{size:>10,} people: p50 {figures.p50_ms:.2f} ms  p99 {figures.p99_ms:.2f} ms  "
@@ -510,6 +525,7 @@ def bench_locator(
         console.print("Stopped before the end; no figures written.")
         raise typer.Exit(1) from None
     finally:
+        newsletter.stop()
         postgres.stop()
 
 

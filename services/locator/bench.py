@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from services.catalogue.dsn import database_url
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import IdentifierType
 from services.demo.loader import database_name
+from services.demo.newsletter_api import KINDS, NewsletterStore
+from services.demo.placement import NEWSLETTER_SYSTEMS, DemoSources
 from services.locator.locate import Located, Locator, NeedsReview
 from services.locator.settings import LocatorSettings
 from services.runtime.settings import Settings
@@ -65,25 +68,54 @@ class LocatorBench:
         return asdict(self)
 
 
-async def sample_subjects(server_url: str, prefix: str, n: int, seed: int) -> list[dict[IdentifierType, str]]:
-    """`n` random people: a third each from debtors, invoice recipients and newsletter subscribers."""
+async def sample_subjects(
+    server_url: str, prefix: str, n: int, seed: int, sources: DemoSources | None = None
+) -> list[dict[IdentifierType, str]]:
+    """`n` random people: a third each from debtors, invoice recipients and newsletter subscribers
+    (read straight from where each system keeps them)."""
     rng = random.Random(seed)
     people: list[dict[IdentifierType, str]] = []
     for index, (system, table, columns, kinds) in enumerate(_SAMPLES):
         want = n // len(_SAMPLES) + (1 if index < n % len(_SAMPLES) else 0)
-        conn = await asyncpg.connect(database_url(server_url, database_name(system, prefix)))
-        try:
-            top = await conn.fetchval(f"select max(id) from {table}")
-            ids = [rng.randint(1, top) for _ in range(want)]
-            rows = await conn.fetch(f"select {columns} from {table} where id = any($1::bigint[])", ids)
-        finally:
-            await conn.close()
+        if system in NEWSLETTER_SYSTEMS:
+            rows = _newsletter_sample(sources or DemoSources.from_env(), system, prefix, table, want, rng)
+        else:
+            rows = await _postgres_sample(
+                server_url, database_name(system, prefix), table, columns, want, rng
+            )
         for row in rows:
             person = {kind: row[column] for kind, column in kinds if row[column] is not None}
             if person:
                 people.append(person)
     rng.shuffle(people)
     return people
+
+
+async def _postgres_sample(
+    server_url: str, database: str, table: str, columns: str, want: int, rng: random.Random
+) -> list[Mapping[str, Any]]:
+    conn = await asyncpg.connect(database_url(server_url, database))
+    try:
+        top = await conn.fetchval(f"select max(id) from {table}")
+        ids = [rng.randint(1, top) for _ in range(want)]
+        return list(await conn.fetch(f"select {columns} from {table} where id = any($1::bigint[])", ids))
+    finally:
+        await conn.close()
+
+
+def _newsletter_sample(
+    sources: DemoSources, system: str, prefix: str, table: str, want: int, rng: random.Random
+) -> list[Mapping[str, Any]]:
+    store = NewsletterStore(sources.newsletter_file(system, prefix))
+    try:
+        kind = KINDS[table]
+        top = max((r["id"] for r in store.find(kind, {}, limit=1, offset=0)[0]), default=0)
+        total = store.find(kind, {}, limit=1)[1]
+        top = max(top, total)
+        rows = [store.get(kind, rng.randint(1, top)) for _ in range(want)] if top else []
+        return [row for row in rows if row is not None]
+    finally:
+        store.close()
 
 
 async def bench_locate(
@@ -94,14 +126,16 @@ async def bench_locate(
     seed: int = 1,
     warmup: int = 100,
     catalogue_dir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> LocatorBench:
-    """Locate `requests` random people (after `warmup` unmeasured ones) one at a time."""
+    """Locate `requests` random people (after `warmup` unmeasured ones) one at a time; `env` says
+    where the systems outside PostgreSQL are (`DemoSources.env`)."""
     settings = LocatorSettings(demo_database_prefix=prefix)
     locator = Locator.from_catalogue(
         load_catalogue(catalogue_dir or Settings().catalogue_dir),
         server_url=server_url,
         settings=settings,
-        env={},
+        env=dict(env or {}),
     )
     people = await sample_subjects(server_url, prefix, requests + warmup, seed)
     latencies: list[float] = []

@@ -3,6 +3,9 @@
 The system's adapter (`services.systems.manual`) cannot answer in a round, so it says the answer
 is pending; the service then opens a task (one per request and system, with its own due date) and the request waits like it does for a
 system that is down, until the agent answers or the task is overdue (then a human reviews).
+
+These are the `search` tasks of `manual_tasks`; the erasure's tasks there (`kind = 'erasure'`,
+`services/erasure/tasks.py`) are an agent's changes by hand after the subject was found.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ async def open_task(
 ) -> datetime:
     """Open the agent's task for `system` (once per request); returns its due time."""
     due: datetime = await conn.fetchval(
-        """insert into manual_tasks (request_id, system, due_at) values ($1, $2, $3)
-           on conflict (request_id, system) do update set system = excluded.system
+        """insert into manual_tasks (request_id, system, kind, due_at) values ($1, $2, 'search', $3)
+           on conflict (request_id, system, kind) do update set system = excluded.system
            returning due_at""",
         request_id,
         system,
@@ -41,7 +44,7 @@ async def answer_task(
     the system as searched. Returns the task's request."""
     row = await conn.fetchrow(
         """update manual_tasks set status = 'answered', answered_at = now(), answered_by = $2, answer = $3
-           where id = $1 and status = 'open' returning request_id, system""",
+           where id = $1 and kind = 'search' and status = 'open' returning request_id, system""",
         task_id,
         actor,
         {"found": found, "note": note},
@@ -62,7 +65,12 @@ async def answer_task(
 
 
 async def answered_systems(conn: asyncpg.Connection, request_id: uuid.UUID) -> set[str]:
+    """The manual systems an agent has dealt with by hand for this request: searched (a search
+    task answered) or erased in (an erasure task confirmed). A search, and the erasure's re-scan,
+    counts them as searched."""
     rows = await conn.fetch(
-        "select system from manual_tasks where request_id = $1 and status = 'answered'", request_id
+        """select system from manual_tasks where request_id = $1
+           and ((kind = 'search' and status = 'answered') or (kind = 'erasure' and status = 'done'))""",
+        request_id,
     )
     return {row["system"] for row in rows}

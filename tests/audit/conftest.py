@@ -33,7 +33,7 @@ async def showcase_locator(
         showcase_catalogue,
         server_url=showcase_systems.server_url,
         settings=locator_settings(showcase_systems),
-        env={},
+        env=showcase_systems.env,
     )
     yield located
     await located.close()

@@ -41,7 +41,6 @@ from services.locator.service import LocatorFlow
 from services.runtime.host import ServiceSpec
 from services.runtime.ledger import audit
 from services.runtime.settings import Settings
-from services.systems.registry import SourceSystems
 from tests.intake.helpers import auth
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver
@@ -90,9 +89,7 @@ async def _completed_request(
         request_id=request_id,
         payload=SubjectLocated(type=RequestType.access, finding_count=1, systems_searched=10),
     )
-    sources = SourceReader(
-        catalogue, SourceSystems(catalogue, server_url=systems.server_url, database_prefix=systems.prefix)
-    )
+    sources = SourceReader(catalogue, systems.source_systems(catalogue))
     store = ArtifactStore(KEYS)
     try:
         async with pool.acquire() as conn, conn.transaction():

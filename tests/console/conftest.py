@@ -15,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from services.demo.loader import create_demo_systems, drop_demo_systems
+from services.demo.placement import DemoSources
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.runtime.kafka import ensure_topics
@@ -70,7 +71,7 @@ async def stack(
         "DSR_CONSOLE_COOKIE_SECURE": "false",
         "DSR_CONSOLE_SIGNIN_MAX_FAILURES_ACCOUNT": "3",
         "DSR_ACCEPT_SYNTHETIC_IDS": "true",
-        "DSR_DEMO_DATABASE_PREFIX": prefix,
+        **DemoSources.from_env().env(prefix),
         "DSR_LOCATOR_RETRY_POLL_SECONDS": "0.2",
         "DSR_LOG_LEVEL": "INFO",
     }

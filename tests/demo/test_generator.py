@@ -8,6 +8,12 @@ from services.catalogue.loader import DEFAULT_CATALOGUE, load_catalogue
 from services.catalogue.model import IdentifierType
 from services.demo import vocabulary
 from services.demo.generator import DemoGenerator, showcase_placements
+from services.demo.placement import (
+    NEWSLETTER_SYSTEMS,
+    NEWSLETTER_URL_ENV,
+    POSTGRES_SYSTEMS,
+    SQLITE_SYSTEMS,
+)
 from services.demo.rows import Row, RowRef
 from services.demo.showcase import SHARED_PHONE, showcase_subjects
 from services.demo.tables import SYSTEMS, TABLES, TableSpec
@@ -80,4 +86,14 @@ def test_the_generator_writes_exactly_the_catalogued_tables_and_columns() -> Non
     assert catalogued == {(t.system, t.name) for t in TABLES}
     for table in TABLES:
         assert tuple(catalogue.systems[table.system].tables[table.name].columns) == table.columns
-    assert {s.connection.database for s in catalogue.systems.values()} == {f"demo_{s}" for s in SYSTEMS}
+    # Each system where the demo puts it (services/demo/placement.py): the catalogue agrees.
+    engines = {name: (s.connection.engine, s.connection.dialect) for name, s in catalogue.systems.items()}
+    assert engines == {
+        **dict.fromkeys(POSTGRES_SYSTEMS, ("postgresql", None)),
+        **dict.fromkeys(SQLITE_SYSTEMS, ("sql", "sqlite")),
+        **dict.fromkeys(NEWSLETTER_SYSTEMS, ("http", None)),
+    }
+    assert {s: catalogue.systems[s].connection.database for s in POSTGRES_SYSTEMS + SQLITE_SYSTEMS} == {
+        s: f"demo_{s}" for s in POSTGRES_SYSTEMS + SQLITE_SYSTEMS
+    }
+    assert all(catalogue.systems[s].connection.env == NEWSLETTER_URL_ENV for s in NEWSLETTER_SYSTEMS)

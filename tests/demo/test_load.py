@@ -1,4 +1,5 @@
-"""Loading the demo systems into a real PostgreSQL server: schema, showcase record, determinism."""
+"""Loading the demo systems (PostgreSQL databases, an SQLite file, a newsletter SaaS account):
+schema, showcase record, determinism."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from services.catalogue.loader import DEFAULT_CATALOGUE, load_catalogue
 from services.catalogue.model import Catalogue, IdentifierType
 from services.demo.cli import app as demo_app
 from services.demo.loader import DemoSystems, create_demo_systems, drop_demo_systems
+from services.demo.newsletter_api import KINDS
+from services.demo.placement import NEWSLETTER_SYSTEMS, POSTGRES_SYSTEMS, SQLITE_SYSTEMS
 from services.demo.rows import RowRef
 from services.demo.showcase import SHARED_PHONE, ShowcaseSubject, showcase_subjects
-from services.demo.tables import SYSTEMS, TABLES
+from services.demo.tables import TABLES
 from services.intake.domain.identifiers import normalise_phone, parse_national_id
 from services.launcher.embedded_postgres import EmbeddedPostgres
-from tests.demo.oracle import identifier_columns, owned_rows, rows_with
+from tests.demo.oracle import Snapshot, identifier_columns, owned_rows, row, rows_with, snapshot
 
 SUBJECTS = 500
 SEED = 11
@@ -42,10 +46,15 @@ async def demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
 
 @pytest.fixture(scope="module")
 async def conns(demo: DemoSystems) -> AsyncIterator[Connections]:
-    connections = {system: await asyncpg.connect(demo.url(system)) for system in SYSTEMS}
+    connections = {system: await asyncpg.connect(demo.url(system)) for system in POSTGRES_SYSTEMS}
     yield connections
     for conn in connections.values():
         await conn.close()
+
+
+@pytest.fixture(scope="module")
+async def rows(demo: DemoSystems) -> Snapshot:
+    return await snapshot(demo)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +70,8 @@ def _identifiers(subject: ShowcaseSubject, *, phone: bool = True) -> dict[Identi
 
 
 async def test_every_database_matches_the_catalogue(conns: Connections, catalogue: Catalogue) -> None:
-    for system_name, system in catalogue.systems.items():
+    for system_name in POSTGRES_SYSTEMS:
+        system = catalogue.systems[system_name]
         conn = conns[system_name]
         for table_name, table in system.tables.items():
             columns = await conn.fetch(
@@ -93,38 +103,59 @@ async def test_every_database_matches_the_catalogue(conns: Connections, catalogu
         assert {row["tablename"] for row in tables} == set(system.tables)
 
 
-async def test_row_counts_are_what_the_generator_reported(demo: DemoSystems, conns: Connections) -> None:
+def test_the_sqlite_system_matches_the_catalogue_and_indexes_its_identifiers(
+    demo: DemoSystems, catalogue: Catalogue
+) -> None:
+    for system_name in SQLITE_SYSTEMS:
+        system = catalogue.systems[system_name]
+        engine = sa.create_engine(f"sqlite:///{demo.sources.sqlite_file(system_name, demo.prefix)}")
+        try:
+            inspector = sa.inspect(engine)
+            assert set(inspector.get_table_names()) == set(system.tables)
+            for table_name, table in system.tables.items():
+                assert [c["name"] for c in inspector.get_columns(table_name)] == list(table.columns)
+                assert inspector.get_pk_constraint(table_name)["constrained_columns"] == table.primary_key
+                indexed = {i["column_names"][0] for i in inspector.get_indexes(table_name)}
+                for name, column in table.columns.items():
+                    if column.identifier:
+                        assert name in indexed, f"{table_name}.{name} has no index"
+        finally:
+            engine.dispose()
+
+
+def test_the_newsletter_account_holds_every_marketing_table(rows: Snapshot, catalogue: Catalogue) -> None:
+    for system_name in NEWSLETTER_SYSTEMS:
+        assert set(rows[system_name]) == set(catalogue.systems[system_name].tables) <= set(KINDS)
+
+
+async def test_row_counts_are_what_the_generator_reported(demo: DemoSystems, rows: Snapshot) -> None:
     for table in TABLES:
-        count = await conns[table.system].fetchval(f"select count(*) from {table.name}")
-        assert count == demo.row_counts[table.system][table.name], table.name
+        assert len(rows[table.system][table.name]) == demo.row_counts[table.system][table.name], table.name
     assert demo.loaded and set(demo.timings) == {"databases", "load", "indexes", "total"}
 
 
 async def test_each_showcase_subjects_rows_are_exactly_where_the_record_says(
-    demo: DemoSystems, conns: Connections, catalogue: Catalogue
+    demo: DemoSystems, rows: Snapshot, catalogue: Catalogue
 ) -> None:
     placements = demo.placements
     for subject in showcase_subjects():
         recorded = set(placements[subject.key])
         for ref in recorded:
-            assert (
-                await conns[ref.system].fetchval(f"select count(*) from {ref.table} where id = $1", ref.id)
-                == 1
-            )
+            assert row(rows, ref)["id"] == ref.id
         shared = subject.phone == SHARED_PHONE
-        found = await owned_rows(conns, catalogue, _identifiers(subject, phone=not shared))
+        found = owned_rows(rows, catalogue, _identifiers(subject, phone=not shared))
         assert found == recorded, subject.key
 
 
 async def test_the_shared_phone_pair_shares_the_phone_and_nothing_else(
-    demo: DemoSystems, conns: Connections, catalogue: Catalogue
+    demo: DemoSystems, rows: Snapshot, catalogue: Catalogue
 ) -> None:
     a, b = (
         next(s for s in showcase_subjects() if s.key == key) for key in ("shared_phone_a", "shared_phone_b")
     )
     assert a.phone == b.phone == SHARED_PHONE
     assert a.national_id != b.national_id and a.email != b.email and a.name != b.name
-    by_phone = await rows_with(conns, catalogue, {IdentifierType.phone: {SHARED_PHONE}})
+    by_phone = rows_with(rows, catalogue, {IdentifierType.phone: {SHARED_PHONE}})
     assert by_phone & demo.placements[a.key] and by_phone & demo.placements[b.key]
     assert by_phone <= demo.placements[a.key] | demo.placements[b.key]
 
@@ -133,11 +164,10 @@ async def test_the_shared_phone_pair_shares_the_phone_and_nothing_else(
         out: dict[str, set[object]] = {}
         for ref in refs:
             table = catalogue.systems[ref.system].tables[ref.table]
-            row = await conns[ref.system].fetchrow(f"select * from {ref.table} where id = $1", ref.id)
-            assert row is not None
+            values = row(rows, ref)
             for name, column in table.columns.items():
-                if column.type.value == "text" and row[name] is not None and name not in table.primary_key:
-                    out.setdefault(column.identifier or "other", set()).add(row[name])
+                if column.type.value == "text" and values[name] is not None and name not in table.primary_key:
+                    out.setdefault(column.identifier or "other", set()).add(values[name])
         return out
 
     values_a, values_b = await values(demo.placements[a.key]), await values(demo.placements[b.key])
@@ -148,34 +178,31 @@ async def test_the_shared_phone_pair_shares_the_phone_and_nothing_else(
     assert not values_a.get("other", set()) & values_b.get("other", set()) & personal
 
 
-async def test_the_unknown_person_is_nowhere(conns: Connections, catalogue: Catalogue) -> None:
+async def test_the_unknown_person_is_nowhere(rows: Snapshot, catalogue: Catalogue) -> None:
     unknown = next(s for s in showcase_subjects() if s.key == "unknown_person")
-    assert await rows_with(conns, catalogue, {k: {v} for k, v in _identifiers(unknown).items()}) == set()
+    assert rows_with(rows, catalogue, {k: {v} for k, v in _identifiers(unknown).items()}) == set()
     for system_name, system in catalogue.systems.items():
         for table_name, table in system.tables.items():
             for name, column in table.columns.items():
                 if column.type.value == "text":
-                    hits = await conns[system_name].fetchval(
-                        f"select count(*) from {table_name} where {name} in ($1, $2)",
-                        unknown.name,
-                        unknown.person.address,
-                    )
-                    assert hits == 0, f"{table_name}.{name}"
+                    hits = [
+                        r
+                        for r in rows[system_name][table_name]
+                        if r[name] in (unknown.name, unknown.person.address)
+                    ]
+                    assert hits == [], f"{table_name}.{name}"
 
 
-async def test_every_national_id_and_phone_is_valid(conns: Connections, catalogue: Catalogue) -> None:
+async def test_every_national_id_and_phone_is_valid(rows: Snapshot, catalogue: Catalogue) -> None:
     seen = 0
     for system, table, column, kind in identifier_columns(catalogue):
         if kind in (IdentifierType.national_id, IdentifierType.phone):
-            values = await conns[system].fetch(
-                f"select distinct {column} from {table} where {column} is not null"
-            )
-            for row in values:
+            for value in {r[column] for r in rows[system][table] if r[column] is not None}:
                 seen += 1
                 if kind is IdentifierType.national_id:
-                    parse_national_id(row[0], accept_synthetic=True)
+                    parse_national_id(value, accept_synthetic=True)
                 else:
-                    assert normalise_phone(row[0]) == row[0]
+                    assert normalise_phone(value) == value
     assert seen > SUBJECTS
 
 
@@ -193,15 +220,7 @@ async def test_the_same_seed_loads_the_same_rows(postgres: EmbeddedPostgres, dem
     again = await create_demo_systems(postgres.url(), subjects=SUBJECTS, seed=SEED, prefix=prefix)
     try:
         assert again.row_counts == demo.row_counts
-        for system in SYSTEMS:
-            first, second = await asyncpg.connect(demo.url(system)), await asyncpg.connect(again.url(system))
-            try:
-                for table in (t for t in TABLES if t.system == system):
-                    query = f"select md5(string_agg(t::text, '|' order by id)) from {table.name} t"
-                    assert await first.fetchval(query) == await second.fetchval(query), table.name
-            finally:
-                await first.close()
-                await second.close()
+        assert await snapshot(again) == await snapshot(demo)
     finally:
         await drop_demo_systems(postgres.url(), prefix=prefix)
 

@@ -4,7 +4,7 @@ that each erase a different showcase subject, and a fresh one for tests that nee
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,9 +31,9 @@ from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.locator.locate import Located, Locator
+from services.locator.manual import answer_task, open_task
 from services.locator.settings import LocatorSettings
 from services.locator.store import save_findings
-from services.systems.registry import SourceSystems
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
 HASH_SECRET = "erasure-test-secret-0123456789"
@@ -77,7 +77,7 @@ class Harness:
     """Everything a test needs to take a showcase subject from `located` to a finished erasure."""
 
     catalogue: Catalogue
-    demo: DemoSystems | DemoAt
+    demo: DemoSystems
     pool: asyncpg.Pool
     erasure: Erasure
     rights: Rights
@@ -95,9 +95,17 @@ class Harness:
         return self.sources[system]
 
     async def located(
-        self, key: str, kind: RequestType = RequestType.erasure, details: dict[str, Any] | None = None
+        self,
+        key: str,
+        kind: RequestType = RequestType.erasure,
+        details: dict[str, Any] | None = None,
+        *,
+        answered: Mapping[str, bool] | None = None,
     ) -> uuid.UUID:
-        """A request for showcase subject `key`, located by the real locator (status `locating`)."""
+        """A request for showcase subject `key`, located by the real locator (status `locating`).
+
+        `answered`: manual systems (no interface) an agent has searched by hand, and whether the
+        subject was found there: their search tasks are opened and answered first."""
         subject = showcase_subject(key)
         request_id = uuid.uuid4()
         async with self.pool.acquire() as conn, conn.transaction():
@@ -120,8 +128,16 @@ class Harness:
                 "insert into request_identifiers (request_id, kind, value) values ($1, $2, $3)",
                 [(request_id, k, v) for k, v in identifiers.items()],
             )
+            for system, found in (answered or {}).items():
+                await open_task(conn, request_id, system, now=datetime.now(UTC), days=5)
+                task_id = await conn.fetchval(
+                    "select id from manual_tasks where request_id = $1 and system = $2 and kind = 'search'",
+                    request_id,
+                    system,
+                )
+                await answer_task(conn, task_id, found=found, note="searched by hand", actor="agent-kari")
             outcome = await self.erasure.locator.locate(
-                {IdentifierType(k): v for k, v in identifiers.items()}
+                {IdentifierType(k): v for k, v in identifiers.items()}, answered=set(answered or {})
             )
             assert isinstance(outcome, Located)
             await save_findings(conn, request_id, outcome.findings)
@@ -174,26 +190,26 @@ class Harness:
         return await pool.fetch(sql, *args)  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
-class DemoAt:
-    """Where a demo load is, for a worker process that did not load it."""
-
-    server_url: str
-    prefix: str
+def demo_at(server_url: str, prefix: str) -> DemoSystems:
+    """Where a demo load is, for a worker process that did not load it (the files and the
+    newsletter server from the environment the test run set)."""
+    return DemoSystems(server_url, prefix, seed=0, subjects=0, row_counts={}, loaded=False)
 
 
 async def harness_for(
-    catalogue: Catalogue, demo: DemoSystems | DemoAt, pool: asyncpg.Pool, **settings: Any
+    catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, **settings: Any
 ) -> Harness:
     locator_settings = LocatorSettings.model_validate(
         {"demo_database_prefix": demo.prefix, "locator_system_cooldown_seconds": 0.0}
     )
     systems = ErasureSystems(
         catalogue,
-        SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix, read_only=False),
+        demo.source_systems(catalogue, read_only=False),
         hash_key=HASH_KEY,
     )
-    locator = Locator.from_catalogue(catalogue, server_url=demo.server_url, settings=locator_settings, env={})
+    locator = Locator.from_catalogue(
+        catalogue, server_url=demo.server_url, settings=locator_settings, env=demo.env
+    )
     erasure = Erasure(
         catalogue,
         systems,
@@ -203,9 +219,7 @@ async def harness_for(
         HASH_KEY,
     )
     rights = Rights(erasure, HASH_KEY)
-    reader = SourceReader(
-        catalogue, SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
-    )
+    reader = SourceReader(catalogue, demo.source_systems(catalogue))
     return Harness(
         catalogue,
         demo,

@@ -20,6 +20,7 @@ from services.erasure.systems import changes_of
 from services.launcher.cli import app
 from services.locator.locate import Located
 from tests.erasure.conftest import HASH_SECRET, Harness
+from tests.support import behind
 
 SYSTEMS = (
     "debt_collection",
@@ -35,7 +36,7 @@ async def _snapshot(h: Harness) -> dict[str, list[tuple[object, ...]]]:
     state = {}
     for system in SYSTEMS:
         for table in h.catalogue.systems[system].tables:
-            rows = await h.rows(system, f'select * from "{table}" order by 1')
+            rows = await behind.table_rows(h.demo, system, table)
             state[f"{system}.{table}"] = [tuple(r.values()) for r in rows]
     return state
 
@@ -50,11 +51,11 @@ import asyncio, sys
 from services.catalogue.loader import load_catalogue
 from services.runtime.db import create_pool
 from services.erasure.worker import run_once
-from tests.erasure.conftest import harness_for, DemoAt
+from tests.erasure.conftest import harness_for, demo_at
 
 async def main(database_url, server_url, prefix):
     pool = await create_pool(database_url, min_size=1, max_size=3)
-    h = await harness_for(load_catalogue("catalogue"), DemoAt(server_url, prefix), pool)
+    h = await harness_for(load_catalogue("catalogue"), demo_at(server_url, prefix), pool)
     await run_once(h.erasure, pool)
 
 asyncio.run(main(*sys.argv[1:]))
@@ -140,7 +141,7 @@ async def test_a_restored_backup_is_erased_again_by_replay(
             fresh.catalogue,
             server_url=fresh.demo.server_url,
             settings=LocatorSettings(demo_database_prefix=fresh.demo.prefix),
-            env={},
+            env=fresh.demo.env,
         )
         try:
             outcome = await locator.locate({IdentifierType(k): v for k, v in seeds.items()})
@@ -157,7 +158,7 @@ async def test_a_restored_backup_is_erased_again_by_replay(
 
     env = {
         "DSR_DATABASE_URL": database_url,
-        "DSR_DEMO_DATABASE_PREFIX": fresh.demo.prefix,
+        **fresh.demo.env,
         "DSR_ERASURE_HASH_KEY": HASH_SECRET,
     }
     result = await asyncio.to_thread(
@@ -184,12 +185,12 @@ async def test_a_system_down_during_the_rescan_makes_the_plan_wait_not_the_reque
 ) -> None:
     """Found by the fault suite: a source system unreadable during the re-scan after an erasure sent
     the request to `needs_review` ("re-scan could not finish") at once, although a system that
-    cannot be read is to be retried (BRIEF §9). Now the plan's end waits for the next round."""
+    cannot be read is to be retried (BRIEF §9). Now the plan's end waits, with backoff."""
     request_id = await fresh.located("newsletter_only")
     await fresh.deliver(request_id)
     plan_id, plan = await _plan(fresh, request_id)
-    assert "telephony" not in {system for system, _ in plan.by_system()}  # execution does not need it
-    database = f"{fresh.demo.prefix}demo_telephony"
+    assert "crm" not in {system for system, _ in plan.by_system()}  # execution does not need it
+    database = f"{fresh.demo.prefix}demo_crm"
     admin = await asyncpg.connect(fresh.demo.server_url)
     try:
         await admin.execute(f'alter database "{database}" allow_connections false')
@@ -202,9 +203,18 @@ async def test_a_system_down_during_the_rescan_makes_the_plan_wait_not_the_reque
             await fresh.pool.fetchval("select status from erasure_plans where id = $1", plan_id) == "approved"
         )
         assert await fresh.certificates(request_id) == []
+        wait = await fresh.pool.fetchrow(
+            """select attempts, unreachable_system, next_attempt_at > now() as later
+               from erasure_plans where id = $1""",
+            plan_id,
+        )
+        assert (wait["attempts"], wait["unreachable_system"], wait["later"]) == (1, "crm", True)
     finally:
         await admin.execute(f'alter database "{database}" allow_connections true')
         await admin.close()
+    await fresh.fulfil_pending()  # not due yet: the backoff holds
+    assert await fresh.status(request_id) == "fulfilling"
+    await fresh.pool.execute("update erasure_plans set next_attempt_at = now() where id = $1", plan_id)
     await fresh.fulfil_pending()  # the system is back: the plan ends, once
     assert await fresh.status(request_id) == "completed"
     assert len(await fresh.certificates(request_id)) == 1

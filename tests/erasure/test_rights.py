@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +15,7 @@ from services.erasure.rights import NoTask
 from services.erasure.scopes import Scope, concerns
 from services.erasure.suppression import is_suppressed
 from tests.erasure.conftest import HASH_KEY, Harness
+from tests.support import behind
 
 
 async def _outbox(h: Harness, request_id: object, event_type: str) -> list[dict[str, object]]:
@@ -130,12 +132,8 @@ async def test_unsubscribe_deletes_the_subscription_and_opt_out_suppresses_at_on
     request_id = await fresh.located("newsletter_only", RequestType.newsletter_unsubscribe)
     await fresh.fulfil(request_id)
     assert await fresh.status(request_id) == "completed"
-    assert (
-        await fresh.rows(
-            "marketing", "select 1 from newsletter_subscriptions where email = 'siri.solstad@eksempel.no'"
-        )
-        == []
-    )
+    subscriptions = await behind.table_rows(fresh.demo, "marketing", "newsletter_subscriptions")
+    assert [s for s in subscriptions if s["email"] == "siri.solstad@eksempel.no"] == []
 
     opt_out = await fresh.located("open_case_debtor", RequestType.marketing_opt_out)
     async with fresh.pool.acquire() as conn:
@@ -155,18 +153,43 @@ async def test_unsubscribe_deletes_the_subscription_and_opt_out_suppresses_at_on
 
 
 async def test_consent_withdrawal_erases_what_rests_on_consent_alone(second: Harness) -> None:
-    marketing = await second.source("marketing")
-    await marketing.execute(
-        """insert into newsletter_subscriptions (id, email, name, newsletter, subscribed_at, consent_text)
-           values (990000001, 'eva.sorbotten@eksempel.no', 'Eva', 'Kundeavisen', now(), 'Ja');
-           insert into event_signups (id, event, email, name, signed_up_at, attended)
-           values (990000001, 'Webinar', 'eva.sorbotten@eksempel.no', 'Eva', now(), true)"""
+    now = datetime.now(UTC)
+    await behind.insert(
+        second.demo,
+        "marketing",
+        "newsletter_subscriptions",
+        {
+            "id": 990000001,
+            "email": "eva.sorbotten@eksempel.no",
+            "name": "Eva",
+            "newsletter": "Kundeavisen",
+            "subscribed_at": now,
+            "consent_text": "Ja",
+            "unsubscribed_at": None,
+            "restricted": False,
+        },
+    )
+    await behind.insert(
+        second.demo,
+        "marketing",
+        "event_signups",
+        {
+            "id": 990000001,
+            "event": "Webinar",
+            "email": "eva.sorbotten@eksempel.no",
+            "name": "Eva",
+            "phone": None,
+            "organisation": None,
+            "signed_up_at": now,
+            "attended": True,
+            "restricted": False,
+        },
     )
     request_id = await second.located("unknown_person", RequestType.consent_withdrawal)
     await second.fulfil(request_id)
     assert await second.status(request_id) == "completed"
-    assert await second.rows("marketing", "select 1 from newsletter_subscriptions where id = 990000001") == []
-    assert len(await second.rows("marketing", "select 1 from event_signups where id = 990000001")) == 1
+    assert await behind.record(second.demo, "marketing", "newsletter_subscriptions", 990000001) is None
+    assert await behind.record(second.demo, "marketing", "event_signups", 990000001) is not None
     [cert] = await second.certificates(request_id)
     assert cert["summary"]["erased"] == 1 and cert["rescan"]["clean"]
 

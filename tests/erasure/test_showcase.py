@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 
 from services.catalogue.model import Catalogue
@@ -9,6 +11,7 @@ from services.erasure.review import approve_plan
 from services.erasure.suppression import is_suppressed
 from services.erasure.worker import run_once
 from tests.erasure.conftest import HASH_KEY, Harness, close, harness_for
+from tests.support import behind
 
 
 def _tables(entries: list[dict[str, object]]) -> set[tuple[object, object]]:
@@ -174,10 +177,21 @@ async def test_a_person_with_no_data_gets_a_certificate_that_says_so(harness: Ha
 
 async def test_an_ambiguous_record_always_waits_for_a_person(second: Harness) -> None:
     """A call naming a case number no case has: whether the case still needs it cannot be told."""
-    pool = await second.source("telephony")
-    await pool.execute(
-        """insert into call_logs (id, started_at, phone, direction, duration_seconds, agent, case_number, summary)
-           values (990000001, now(), '+4740000003', 'inbound', 30, 'agent-x', 'NO-SUCH-CASE', 'Ringte.')"""
+    await behind.insert(
+        second.demo,
+        "telephony",
+        "call_logs",
+        {
+            "id": 990000001,
+            "started_at": datetime.now(UTC),
+            "phone": "+4740000003",
+            "direction": "inbound",
+            "duration_seconds": 30,
+            "agent": "agent-x",
+            "case_number": "NO-SUCH-CASE",
+            "summary": "Ringte.",
+            "restricted": False,
+        },
     )
     request_id = await second.located("guarantor")
     await second.fulfil(request_id)
@@ -186,19 +200,22 @@ async def test_an_ambiguous_record_always_waits_for_a_person(second: Harness) ->
         "select review_reasons from erasure_plans where request_id = $1", request_id
     )
     assert reasons == ["ambiguous"]
-    [call] = await second.rows("telephony", "select restricted from call_logs where id = 990000001")
-    assert call["restricted"] is False  # nothing done before a person decides
+    call = await behind.record(second.demo, "telephony", "call_logs", 990000001)
+    assert call is not None and call["restricted"] is False  # nothing done before a person decides
 
 
 async def test_a_rescan_that_finds_what_the_plan_did_not_keep_goes_to_a_person(harness: Harness) -> None:
     """A sign-up stored between planning and execution is found by the re-scan: never `completed`."""
     request_id = await harness.located("unknown_person")
     await harness.deliver(request_id)
-    marketing = await harness.source("marketing")
-    await marketing.execute(
-        """insert into downloads (id, email, asset, downloaded_at)
-           values (990000002, 'eva.sorbotten@eksempel.no', 'guide.pdf', now())"""
-    )
+    download = {
+        "id": 990000002,
+        "email": "eva.sorbotten@eksempel.no",
+        "asset": "guide.pdf",
+        "downloaded_at": datetime.now(UTC),
+        "restricted": False,
+    }
+    await behind.insert(harness.demo, "marketing", "downloads", download)
     try:
         await harness.fulfil_pending()
         assert await harness.status(request_id) == "needs_review"
@@ -208,4 +225,4 @@ async def test_a_rescan_that_finds_what_the_plan_did_not_keep_goes_to_a_person(h
             {"system": "marketing", "table": "downloads", "key": ["990000002"]}
         ]
     finally:
-        await marketing.execute("delete from downloads where id = 990000002")
+        await behind.delete(harness.demo, "marketing", "downloads", 990000002)

@@ -1,9 +1,12 @@
-"""The fault suite's own stack: two embedded PostgreSQL servers, one broker, five service processes.
+"""The fault suite's own stack: two embedded PostgreSQL servers, one broker, a newsletter SaaS API,
+five service processes.
 
 Not the session fixtures: the nemesis SIGSTOPs the ledger's server and wipes the broker, which would
-break every other test sharing them. One source system (telephony) lives on a second PostgreSQL
+break every other test sharing them. One source system (correspondence) lives on a second PostgreSQL
 server of its own, so "its database is down" is a real server stopped, not a refused login: the
-catalogue is copied with that system's connection pointing at an environment variable.
+catalogue is copied with that system's connection pointing at an environment variable. The
+marketing system is the demo newsletter SaaS (its own HTTP server here, stopped with the second
+database server); telephony is an SQLite file.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.demo.loader import create_demo_systems
+from services.demo.newsletter_accounts import NewsletterServer
+from services.demo.placement import DemoSources
 from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
@@ -26,10 +32,11 @@ from tests.support.processes import ServiceProcess
 
 SERVICES = ("intake", "locator", "fulfilment", "tracker", "notifier")
 SYSTEM_KEY = "fault-system-secret-0123456789"
-DETACHED_SYSTEM = "telephony"  # the source system on the second server
-DETACHED_ENV = "DSR_FAULT_TELEPHONY_DSN"
-LOCKED_SYSTEM = "marketing"  # the source system whose table the nemesis locks (a connector timeout)
-LOCKED_TABLE = "newsletter_subscriptions"
+DETACHED_SYSTEM = "correspondence"  # the source system on the second server
+DETACHED_ENV = "DSR_FAULT_CORRESPONDENCE_DSN"
+LOCKED_SYSTEM = "crm"  # the source system whose table the nemesis locks (a connector timeout)
+LOCKED_TABLE = "contacts"
+HTTP_SYSTEM = "marketing"  # behind the newsletter API, down with the second server
 
 # Short retry and poll settings, so recovery from every fault fits the test's time budget.
 FAST = {
@@ -63,6 +70,7 @@ class Cluster:
     ledger_server: EmbeddedPostgres = field(init=False)
     source_server: EmbeddedPostgres = field(init=False)
     broker: EmbeddedBroker = field(init=False)
+    newsletter: NewsletterServer = field(init=False)
     mail: MailSink | None = None
     settings: Settings | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
@@ -72,6 +80,11 @@ class Cluster:
         self.ledger_server = EmbeddedPostgres(self.root / "pg")
         self.source_server = EmbeddedPostgres(self.root / "pg2")
         self.broker = EmbeddedBroker(self.root / "broker")
+        self.newsletter = NewsletterServer(self.root / "sources" / "newsletter", secrets.token_urlsafe(24))
+
+    @property
+    def sources(self) -> DemoSources:
+        return DemoSources(self.root / "sources", self.newsletter.url, self.newsletter.token)
 
     @property
     def log_dir(self) -> Path:
@@ -90,10 +103,19 @@ class Cluster:
             asyncio.to_thread(self.ledger_server.start), asyncio.to_thread(self.source_server.start)
         )
         bootstrap = await asyncio.to_thread(self.broker.start)
-        # The same deterministic load on both servers: the catalogue reads telephony from the second.
+        await asyncio.to_thread(self.newsletter.start)
+        # The same deterministic load on both servers: the catalogue reads correspondence from the
+        # second (its files, unused, go elsewhere).
         await asyncio.gather(
-            create_demo_systems(self.ledger_server.url(), subjects=self.subjects, seed=self.seed),
-            create_demo_systems(self.source_server.url(), subjects=self.subjects, seed=self.seed),
+            create_demo_systems(
+                self.ledger_server.url(), subjects=self.subjects, seed=self.seed, sources=self.sources
+            ),
+            create_demo_systems(
+                self.source_server.url(),
+                subjects=self.subjects,
+                seed=self.seed,
+                sources=DemoSources(self.root / "unused-sources"),
+            ),
         )
         catalogue = self._catalogue()
         self.mail = MailSink(free_port(), None).start()
@@ -111,6 +133,7 @@ class Cluster:
         await _prepare_ledger(self.ledger_server.url(), self.database_url, self.settings)
         env = {
             **FAST,
+            **self.sources.env(""),
             "DSR_CATALOGUE_DIR": str(catalogue),
             DETACHED_ENV: self.source_server.url(f"demo_{DETACHED_SYSTEM}"),
             "DSR_SMTP_PORT": str(self.mail.port),
@@ -157,6 +180,7 @@ class Cluster:
             process.stop()
         if self.mail is not None:
             self.mail.stop()
+        self.newsletter.stop()
         self.broker.stop()
         for server in (self.ledger_server, self.source_server):
             with contextlib.suppress(Exception):

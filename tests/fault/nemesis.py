@@ -19,7 +19,7 @@ import psutil
 
 from services.catalogue.dsn import database_url
 from services.runtime.kafka import ensure_topics
-from tests.fault.cluster import DETACHED_SYSTEM, LOCKED_SYSTEM, LOCKED_TABLE, Cluster
+from tests.fault.cluster import DETACHED_SYSTEM, HTTP_SYSTEM, LOCKED_SYSTEM, LOCKED_TABLE, Cluster
 from tests.fault.history import History
 
 Step = Callable[[], Awaitable[None]]
@@ -89,11 +89,20 @@ class Nemesis:
         self.history.end(fault)
 
     async def source_down(self, seconds: float) -> None:
-        """Stop the server that holds one source system's database; start it again after `seconds`."""
-        fault = self.history.fault(f"source system {DETACHED_SYSTEM} down", f"{seconds:g} s")
-        await asyncio.to_thread(self.cluster.source_server.stop)
+        """Stop the server that holds one source system's database and the newsletter SaaS's API
+        (another system, over HTTP); start both again after `seconds`."""
+        fault = self.history.fault(
+            f"source systems {DETACHED_SYSTEM} and {HTTP_SYSTEM} down", f"{seconds:g} s"
+        )
+        await asyncio.gather(
+            asyncio.to_thread(self.cluster.source_server.stop),
+            asyncio.to_thread(self.cluster.newsletter.stop),
+        )
         await asyncio.sleep(seconds)
-        await asyncio.to_thread(self.cluster.source_server.start)
+        await asyncio.gather(
+            asyncio.to_thread(self.cluster.source_server.start),
+            asyncio.to_thread(self.cluster.newsletter.start),
+        )
         self.history.end(fault)
 
     async def lock_source_table(self, seconds: float) -> None:

@@ -42,7 +42,7 @@ def locator_settings(demo: DemoSystems, **overrides: object) -> LocatorSettings:
 @pytest.fixture
 async def locator(demo: DemoSystems, catalogue: Catalogue) -> AsyncIterator[Locator]:
     located = Locator.from_catalogue(
-        catalogue, server_url=demo.server_url, settings=locator_settings(demo), env={}
+        catalogue, server_url=demo.server_url, settings=locator_settings(demo), env=demo.env
     )
     yield located
     await located.close()

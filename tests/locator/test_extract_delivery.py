@@ -36,7 +36,6 @@ from services.fulfilment.sources import SourceReader
 from services.fulfilment.texts import texts
 from services.locator.locate import Locator
 from services.locator.service import LocatorFlow
-from services.systems.registry import SourceSystems
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver
 from tests.support.browser import chromium_page, screenshot_path
@@ -53,9 +52,7 @@ def flow(locator: Locator, demo: DemoSystems) -> LocatorFlow:
 
 @pytest.fixture
 async def access(catalogue: Catalogue, demo: DemoSystems) -> AsyncIterator[AccessFulfilment]:
-    sources = SourceReader(
-        catalogue, SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
-    )
+    sources = SourceReader(catalogue, demo.source_systems(catalogue))
     yield AccessFulfilment(catalogue, sources, ArtifactStore(KEYS), COMPANY)
     await sources.close()
 

@@ -26,7 +26,6 @@ from services.fulfilment.sources import SourceReader
 from services.fulfilment.texts import texts
 from services.locator.locate import Locator
 from services.locator.service import LocatorFlow
-from services.systems.registry import SourceSystems
 from tests.locator.conftest import locator_settings
 from tests.locator.test_flow import deliver, insert_request
 
@@ -50,9 +49,7 @@ async def _located(key: str, flow: LocatorFlow, pool: asyncpg.Pool, database_url
 async def _run_fulfilment(
     catalogue: Catalogue, demo: DemoSystems, pool: asyncpg.Pool, request_id: uuid.UUID
 ) -> None:
-    sources = SourceReader(
-        catalogue, SourceSystems(catalogue, server_url=demo.server_url, database_prefix=demo.prefix)
-    )
+    sources = SourceReader(catalogue, demo.source_systems(catalogue))
     located = Envelope[SubjectLocated](
         event_type="request.located",
         producer="locator",

@@ -86,7 +86,7 @@ async def test_a_person_asks_confirms_by_email_and_downloads_the_extract(
         "DSR_SMTP_PORT": str(mail_sink.port),
         "DSR_SMTP_TLS": "none",
         "DSR_NOTICE_POLL_SECONDS": "0.2",
-        "DSR_DEMO_DATABASE_PREFIX": showcase.prefix,
+        **showcase.env,
         "DSR_PUBLIC_BASE_URL": intake.url,
     }
     processes = [intake] + [

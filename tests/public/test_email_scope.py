@@ -26,7 +26,6 @@ from services.intake import service
 from services.locator.locate import Located, Locator
 from services.locator.service import LocatorFlow
 from services.locator.settings import LocatorSettings
-from services.systems.registry import SourceSystems
 from tests.locator.test_flow import deliver
 
 KEYS = ConfiguredKeys.parse("k1:" + "A" * 43)
@@ -42,7 +41,9 @@ async def locator(showcase: DemoSystems, catalogue: Catalogue) -> AsyncIterator[
     settings = LocatorSettings.model_validate(
         {"demo_database_prefix": showcase.prefix, "locator_system_cooldown_seconds": 0}
     )
-    located = Locator.from_catalogue(catalogue, server_url=showcase.server_url, settings=settings, env={})
+    located = Locator.from_catalogue(
+        catalogue, server_url=showcase.server_url, settings=settings, env=showcase.env
+    )
     yield located
     await located.close()
 
@@ -92,9 +93,7 @@ async def test_the_locator_and_the_extract_honour_the_scope(
         r["system"] for r in await pool.fetch("select system from findings where request_id = $1", request_id)
     }
     assert "debt_collection" not in systems
-    sources = SourceReader(
-        catalogue, SourceSystems(catalogue, server_url=showcase.server_url, database_prefix=showcase.prefix)
-    )
+    sources = SourceReader(catalogue, showcase.source_systems(catalogue))
     located = Envelope[SubjectLocated](
         event_type="request.located",
         producer="locator",

@@ -23,6 +23,7 @@ import pytest
 
 from schemas.registry import FULFILLED, INTAKE, LOCATED, TOPICS
 from schemas.registry import REQUESTS as REQUESTS_TOPIC
+from services.demo.placement import DemoSources
 from services.launcher.ports import free_port, free_ports
 from services.launcher.supervisor import SERVICES, Supervisor
 from services.runtime.settings import Settings
@@ -163,7 +164,7 @@ async def test_two_workers_of_every_service_share_the_work_and_one_of_each_can_d
         "DSR_API_KEYS": settings.api_keys,
         "DSR_ARTIFACT_KEYS": settings.artifact_keys,
         "DSR_DATA_DIR": str(tmp_path / "data"),
-        "DSR_DEMO_DATABASE_PREFIX": demo_prefix,
+        **DemoSources.from_env().env(demo_prefix),
         "DSR_OUTBOX_POLL_SECONDS": "0.5",
         "DSR_CONSUMER_COMMIT_INTERVAL": "0.5",
         "DSR_DB_POOL_MAX": "4",
