@@ -15,9 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from services.catalogue.model import IdentifierType, System, Table
+from services.catalogue.model import ColumnType, IdentifierType, System, Table
 from services.systems.contract import Applied, Guard, Health, Row, RowChange, SourceRow, SystemUnknown
 from services.systems.guard import Limits, Retrying
+from services.systems.keys import key_value
 from services.systems.plan import SystemPlan
 
 TRANSIENT: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -70,6 +71,16 @@ class PostgresSystem:
         self.spec = spec
         self.plan = plan
         self._sql = search_statement(plan) if plan is not None else ""
+        # text for identifier values (no NUL, no lone surrogate), the parent key's type for parents
+        self._argument_types = (
+            [ColumnType.text] * len(plan.kinds)
+            + [
+                spec.tables[parent].columns[spec.tables[parent].primary_key[0]].type
+                for parent in plan.parents
+            ]
+            if plan is not None
+            else []
+        )
         self._dsn = dsn
         self._read_only = read_only
         self._application_name = application_name
@@ -87,7 +98,12 @@ class PostgresSystem:
     ) -> list[SourceRow]:
         if self.plan is None:
             return []
-        arguments = self.plan.arguments(dict(values), dict(parents))
+        arguments = [
+            [value for value in values if key_value(kind, value) is not None]
+            for kind, values in zip(
+                self._argument_types, self.plan.arguments(dict(values), dict(parents)), strict=True
+            )
+        ]
         records = await self._retrying.run("search", lambda: self._fetch(self._sql, *arguments))
         return [(r[0], list(r[1]), r[2], list(r[3])) for r in records]
 
@@ -115,7 +131,8 @@ class PostgresSystem:
             f'select {", ".join(selects)} from "{table}" t {" ".join(joins)} '
             f'where t."{pk}" = any($1::text[]::{spec.sql_type(pk)}[])'
         )
-        records = await self._retrying.run("read", lambda: self._fetch(sql, list(keys)))
+        usable = [key for key in keys if key_value(spec.columns[pk].type, key) is not None]
+        records = await self._retrying.run("read", lambda: self._fetch(sql, usable))
         return {str(r[pk]): dict(r) for r in records}
 
     async def lookup(
@@ -126,7 +143,8 @@ class PostgresSystem:
         sql = (
             f'select {selected} from "{table}" where "{column}" = any($1::text[]::{spec.sql_type(column)}[])'
         )
-        records = await self._retrying.run("read", lambda: self._fetch(sql, sorted(set(values))))
+        usable = sorted(v for v in set(values) if key_value(spec.columns[column].type, v) is not None)
+        records = await self._retrying.run("read", lambda: self._fetch(sql, usable))
         return [dict(r) for r in records]
 
     # ----------------------------------------------------------------------------------- writes
@@ -148,6 +166,8 @@ class PostgresSystem:
         spec = self._table(change.table)
         [pk] = spec.primary_key
         where = f'"{pk}" = $1::text::{spec.sql_type(pk)}'
+        if key_value(spec.columns[pk].type, change.key) is None:
+            return Applied(change, 0)  # no row can have this key
         before: Row | None = None
         if guard is not None or change.read_before:
             self.statements += 1

@@ -16,6 +16,7 @@ import yaml
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue, Connection, System
 from services.systems.contract import SourceSystem
+from services.systems.guard import Limits
 
 SYSTEM = "fixture"
 SYSTEM_FILE = Path(__file__).with_name("fixture_system.yaml")
@@ -122,8 +123,9 @@ class EngineFixture(Protocol):
     async def restore(self) -> None:
         """Put `ROWS` back exactly (as a restore from backup would), whatever the tests changed."""
 
-    def adapter(self) -> SourceSystem:
-        """A new adapter for the fixture system (through `SourceSystems`, as the services build it)."""
+    def adapter(self, limits: Limits | None = None) -> SourceSystem:
+        """A new adapter for the fixture system (through `SourceSystems`, as the services build it),
+        asking it under `limits` (default: the services' own)."""
 
     async def dump(self) -> dict[str, dict[str, dict[str, Any]]]:
         """table -> primary key (text) -> row, read straight from the server (not through the

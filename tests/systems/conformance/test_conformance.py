@@ -375,24 +375,7 @@ async def test_replay_after_a_restore_changes_the_rows_once(
 # ----------------------------------------------------------------------------------------- hostile
 
 
-POSTGRES_CASTS_IN_SQL = (
-    "postgresql.py casts text to the column's type in SQL ($1::text[]::bigint[]) and sends NUL: a key "
-    "that is no number, or a value with NUL, fails the statement (SystemUnknown, retried for ever) "
-    "instead of finding nothing (see the sql engine's key_value)"
-)
-
-
-def expect_postgres_to_fail(engine: EngineFixture, request: pytest.FixtureRequest) -> None:
-    if engine.engine == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(reason=POSTGRES_CASTS_IN_SQL, raises=SystemUnknown, strict=True)
-        )
-
-
-async def test_hostile_identifiers_find_nothing(
-    engine: EngineFixture, adapter: SourceSystem, request: pytest.FixtureRequest
-) -> None:
-    expect_postgres_to_fail(engine, request)
+async def test_hostile_identifiers_find_nothing(engine: EngineFixture, adapter: SourceSystem) -> None:
     for index, value in enumerate(HOSTILE):
         label = f"hostile value #{index}"  # the value itself is never printed
         assert await adapter.search({kind: {value} for kind in K}, {}) == [], label
@@ -403,9 +386,8 @@ async def test_hostile_identifiers_find_nothing(
 
 
 async def test_hostile_keys_find_nothing_and_change_nothing(
-    engine: EngineFixture, adapter: SourceSystem, request: pytest.FixtureRequest
+    engine: EngineFixture, adapter: SourceSystem
 ) -> None:
-    expect_postgres_to_fail(engine, request)
     for index, value in enumerate(HOSTILE):
         label = f"hostile value #{index}"
         assert await adapter.search({}, {"customers": {value}, "cases": {value}}) == [], label
@@ -430,7 +412,7 @@ async def test_hostile_keys_find_nothing_and_change_nothing(
 async def test_a_stopped_server_is_unknown_never_empty_and_the_adapter_recovers(
     engine: EngineFixture,
 ) -> None:
-    adapter = engine.adapter(limits=FAST)  # type: ignore[call-arg]
+    adapter = engine.adapter(limits=FAST)
     try:
         assert keys_of(await adapter.search({K.national_id: {KARI_ID}}, {})) == [("customers", ["1"])]
         await engine.stop_server()
