@@ -507,13 +507,14 @@ def bench_locator(
                 )
             with console.status(f"Locating {requests:,} subjects among {size:,}..."):
                 figures = asyncio.run(
-                    bench_locate(server_url, prefix=prefix, requests=requests, env=sources.env(prefix))
+                    bench_locate(server_url, prefix=prefix, requests=requests, sources=sources)
                 )
             results[size] = figures.as_dict()
             console.print(
                 f"{size:>10,} people: p50 {figures.p50_ms:.2f} ms  p99 {figures.p99_ms:.2f} ms  "
                 f"queries/request {figures.queries_per_request:.1f}  round trips/request "
-                f"{figures.round_trips_per_request:.1f}"
+                f"{figures.round_trips_per_request:.1f}  (PostgreSQL systems alone: p50 "
+                f"{figures.postgresql_p50_ms:.2f} ms  p99 {figures.postgresql_p99_ms:.2f} ms)"
             )
         if len(subjects) > 1:
             first, last = results[subjects[0]]["p50_ms"], results[subjects[-1]]["p50_ms"]

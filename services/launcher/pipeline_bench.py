@@ -34,6 +34,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from services.demo.placement import DemoSources
 from services.launcher.bench import Connection, process_ids
 
 # Types whose handling needs no person (an objection always waits for the DPO, so it is left out).
@@ -395,11 +396,13 @@ class BenchPlan:
     """Request types of the mixed phase; empty: all of MIX by its weights."""
 
 
-async def sample_people(server_url: str, count: int, seed: int) -> list[dict[str, str]]:
+async def sample_people(
+    server_url: str, count: int, seed: int, sources: DemoSources | None = None
+) -> list[dict[str, str]]:
     """Distinct people from the demo systems (debtors, invoice recipients, newsletter subscribers)."""
     from services.locator.bench import sample_subjects
 
-    people = await sample_subjects(server_url, "", int(count * 1.3) + 50, seed)
+    people = await sample_subjects(server_url, "", int(count * 1.3) + 50, seed, sources)
     unique: dict[str, dict[str, str]] = {}
     for person in people:
         plain = {str(kind): value for kind, value in person.items()}
@@ -420,6 +423,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     import tempfile
 
     from services.demo.loader import create_demo_systems
+    from services.demo.newsletter_accounts import start_demo_newsletter
     from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
     from services.launcher.embedded_broker import EmbeddedBroker
     from services.launcher.embedded_postgres import EmbeddedPostgres
@@ -433,15 +437,19 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     # The notifier mails the subjects as in production; the sink stands for the company's mail
     # server (outside the measured processes). Without it every notice would fail and be retried.
     mail = MailSink(free_port()).start()
+    # The demo's newsletter SaaS (the marketing system) is served from this process, like `dsr up`.
+    newsletter, sources = start_demo_newsletter(root)
     results: list[dict[str, Any]] = []
     try:
         server_url = postgres.start()
         with console.status(f"Loading {plan.subjects:,} people into the demo systems..."):
             started = time.perf_counter()
-            asyncio.run(create_demo_systems(server_url, subjects=plan.subjects, seed=plan.seed))
+            asyncio.run(
+                create_demo_systems(server_url, subjects=plan.subjects, seed=plan.seed, sources=sources)
+            )
         console.print(f"Loaded {plan.subjects:,} people in {time.perf_counter() - started:.1f} s")
         need = plan.steady_requests + plan.mixed_requests * len(plan.workers)
-        people = iter(asyncio.run(sample_people(server_url, need, plan.seed)))
+        people = iter(asyncio.run(sample_people(server_url, need, plan.seed, sources)))
         database_url = postgres.url(LEDGER_DATABASE)
         for index, workers in enumerate(plan.workers):
             broker = EmbeddedBroker(root / f"broker-{workers}")
@@ -453,6 +461,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
                     asyncio.run(_prepare_ledger(server_url, database_url, settings))
                     key = secrets.token_urlsafe(24)
                     env = {
+                        **sources.env(""),
                         "DSR_DATABASE_URL": database_url,
                         "DSR_KAFKA_BOOTSTRAP": bootstrap,
                         "DSR_API_KEYS": f"bench:system:{key}",
@@ -507,6 +516,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     finally:
         postgres.stop()
         mail.stop()
+        newsletter.stop()
     console.print(f"Mail server stand-in caught {len(mail.messages):,} notices")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps({"plan": asdict(plan), "phases": results}, indent=2) + "\n")

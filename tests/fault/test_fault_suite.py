@@ -76,7 +76,7 @@ def _people_values(people: list[dict[str, str]]) -> list[str]:
 async def _people(cluster: Cluster, count: int) -> list[dict[str, str]]:
     """Random demo people, none of the showcase subjects (some of them wait for a person by design)."""
     showcase = {v for s in showcase_subjects() for v in (s.national_id, s.email, s.phone)}
-    people = await sample_people(cluster.ledger_server.url(), count + 60, seed=11)
+    people = await sample_people(cluster.ledger_server.url(), count + 60, seed=11, sources=cluster.sources)
     chosen = [p for p in people if not showcase & set(p.values())]
     assert len(chosen) >= count, f"only {len(chosen)} people"
     return chosen[:count]
