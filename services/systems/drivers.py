@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from dataclasses import dataclass
 
@@ -39,9 +40,16 @@ def driver_of(connection: Connection) -> Driver | None:
 
 
 def missing_driver(connection: Connection) -> str | None:
-    """What to install for this system, or None when its driver is importable."""
+    """What to install for this system, or None when its driver imports (a driver whose native
+    library is missing, such as aioodbc without unixODBC, fails the import, not the lookup)."""
     driver = driver_of(connection)
-    if driver is None or importlib.util.find_spec(driver.module) is not None:
+    if driver is None:
         return None
     how = f"pip install 'dsr-pipeline[{driver.extra}]'" if driver.extra else "reinstall dsr-pipeline"
-    return f"needs the Python package {driver.module!r} ({how})"
+    if importlib.util.find_spec(driver.module) is None:
+        return f"needs the Python package {driver.module!r} ({how})"
+    try:
+        importlib.import_module(driver.module)
+    except ImportError as exc:
+        return f"the Python package {driver.module!r} does not load ({type(exc).__name__}: a system library it needs is missing)"
+    return None

@@ -60,9 +60,21 @@ async def test_closed_case_debtor_is_anonymised_and_the_books_kept_until_their_d
 
 
 async def test_newsletter_only_is_erased_and_cannot_sign_up_again(harness: Harness) -> None:
+    """The subscriber lives only in the newsletter SaaS: erased through its HTTP API, proven by re-scan."""
+    email = "siri.solstad@eksempel.no"
+    tables = harness.catalogue.systems["marketing"].tables
+
+    async def held() -> int:
+        count = 0
+        for table in tables:
+            count += sum(r["email"] == email for r in await behind.table_rows(harness.demo, "marketing", table))
+        return count
+
+    assert await held() >= 1
     request_id = await harness.located("newsletter_only")
     await harness.fulfil(request_id)
     assert await harness.status(request_id) == "completed"
+    assert await held() == 0  # gone from the SaaS's own data
     [cert] = await harness.certificates(request_id)
     assert (
         cert["summary"]["erased"] >= 1
