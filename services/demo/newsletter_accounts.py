@@ -8,11 +8,9 @@ one per demo prefix (`<prefix>demo_marketing`) and share the server.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
-import os
 import re
 import secrets
 import sys
@@ -22,7 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from services.demo.newsletter_api import NewsletterStore, create_app, server_config
+from services.demo.newsletter_api import (
+    NewsletterStore,
+    create_app,
+    server_config,
+    server_parser,
+    token_from_env,
+)
 from services.demo.placement import DemoSources
 
 log = logging.getLogger(__name__)
@@ -166,26 +170,12 @@ def start_demo_newsletter(data_dir: Path, *, keep: bool = False) -> tuple[Newsle
 def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
-    parser = argparse.ArgumentParser(
-        prog="python -m services.demo.newsletter_accounts", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = server_parser("python -m services.demo.newsletter_accounts", __doc__.split("\n")[0], rate=1000.0)
     parser.add_argument(
         "--data-dir", type=Path, required=True, help="The folder of the accounts' data files."
     )
-    parser.add_argument(
-        "--token-env", required=True, help="The environment variable holding the bearer token."
-    )
-    parser.add_argument(
-        "--rate", type=float, default=1000.0, help="Requests a second per account before 429 (0: no limit)."
-    )
-    parser.add_argument("--burst", type=int, default=None)
     arguments = parser.parse_args(argv)
-    token = os.environ.get(arguments.token_env, "")
-    if not token:
-        parser.error(f"the environment variable {arguments.token_env} holds no token")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    token = token_from_env(parser, arguments)
     arguments.data_dir.mkdir(parents=True, exist_ok=True)
     accounts = Accounts(arguments.data_dir, token, rate=arguments.rate or None, burst=arguments.burst)
     server = uvicorn.Server(server_config(accounts, arguments.host, arguments.port))  # type: ignore[arg-type]

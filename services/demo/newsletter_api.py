@@ -573,27 +573,37 @@ def server_config(app: FastAPI, host: str, port: int) -> Any:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    import uvicorn
-
-    parser = argparse.ArgumentParser(
-        prog="python -m services.demo.newsletter_api", description=__doc__.split("\n")[0]
-    )
+def server_parser(prog: str, description: str, *, rate: float) -> argparse.ArgumentParser:
+    """The command-line options every way of serving the API shares (port, host, token, rate)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--data", type=Path, required=True, help="The SQLite file holding the API's data.")
     parser.add_argument(
         "--token-env", required=True, help="The environment variable holding the bearer token."
     )
     parser.add_argument(
-        "--rate", type=float, default=50.0, help="Requests a second before 429 (0: no limit)."
+        "--rate", type=float, default=rate, help="Requests a second before 429 (0: no limit)."
     )
     parser.add_argument("--burst", type=int, default=None)
-    arguments = parser.parse_args(argv)
+    return parser
+
+
+def token_from_env(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> str:
+    """The token from the variable `--token-env` names (never from the command line itself)."""
     token = os.environ.get(arguments.token_env, "")
     if not token:
         parser.error(f"the environment variable {arguments.token_env} holds no token")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return token
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import uvicorn
+
+    parser = server_parser("python -m services.demo.newsletter_api", __doc__.split("\n")[0], rate=50.0)
+    parser.add_argument("--data", type=Path, required=True, help="The SQLite file holding the API's data.")
+    arguments = parser.parse_args(argv)
+    token = token_from_env(parser, arguments)
     store = NewsletterStore(arguments.data)
     app = create_app(store, token, rate=arguments.rate or None, burst=arguments.burst)
     server = uvicorn.Server(server_config(app, arguments.host, arguments.port))
