@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -92,8 +94,9 @@ class Accounts:
 
 
 class NewsletterServer:
-    """The accounts' API served by uvicorn in a thread of this process (`dsr up --demo`, tests);
-    `stop` and `start` again give a real outage on the same port."""
+    """The accounts' API served by uvicorn in a thread of this process (`dsr up --demo`, tests), or
+    with `process` in a process of its own (the benches: a SaaS does not share the measured
+    process's CPU); `stop` and `start` again give a real outage on the same port."""
 
     def __init__(
         self,
@@ -103,6 +106,7 @@ class NewsletterServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         rate: float = 1000.0,
+        process: bool = False,
     ) -> None:
         from services.launcher.ports import free_port
 
@@ -114,6 +118,8 @@ class NewsletterServer:
         self._thread: threading.Thread | None = None
         self._server: Any = None
         self._accounts: Accounts | None = None
+        self._own_process = process
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -126,6 +132,8 @@ class NewsletterServer:
         import uvicorn
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._own_process:
+            return self._start_process(timeout)
         self._accounts = Accounts(self.data_dir, self.token, rate=self._rate)
         self._server = uvicorn.Server(server_config(self._accounts, self.host, self.port))  # type: ignore[arg-type]
         self._server.install_signal_handlers = lambda: None  # the main thread's signals stay its own
@@ -138,7 +146,36 @@ class NewsletterServer:
             time.sleep(0.02)
         return self
 
+    def _start_process(self, timeout: float) -> NewsletterServer:
+        from services.launcher.ports import accepts_connections
+        from services.launcher.process import die_with_parent
+
+        command = [sys.executable, "-m", "services.demo.newsletter_accounts", "--port", str(self.port)]
+        command += ["--host", self.host, "--data-dir", str(self.data_dir), "--rate", str(self._rate)]
+        command += ["--token-env", "DSR_NEWSLETTER_SERVER_TOKEN"]
+        self._process = subprocess.Popen(
+            command,
+            env={**os.environ, "DSR_NEWSLETTER_SERVER_TOKEN": self.token},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # never outlives the bench that started it
+        )
+        deadline = time.monotonic() + timeout
+        while not accepts_connections(self.host, self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the demo newsletter API did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
     def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+            self._process = None
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(10)
@@ -147,9 +184,11 @@ class NewsletterServer:
         self._server = self._thread = self._accounts = None
 
 
-def start_demo_newsletter(data_dir: Path, *, keep: bool = False) -> tuple[NewsletterServer, DemoSources]:
+def start_demo_newsletter(
+    data_dir: Path, *, keep: bool = False, process: bool = False
+) -> tuple[NewsletterServer, DemoSources]:
     """The demo's newsletter SaaS for a data directory, started; with `keep` (`dsr up`) its token
-    and port are kept in the data directory across restarts."""
+    and port are kept in the data directory across restarts; with `process` it runs apart."""
     from services.launcher.ports import remembered_port
 
     sources_dir = data_dir / "sources"
@@ -163,7 +202,7 @@ def start_demo_newsletter(data_dir: Path, *, keep: bool = False) -> tuple[Newsle
             file.touch(mode=0o600)
             file.write_text(token + "\n")
     port = remembered_port(data_dir / "newsletter-port") if keep else None
-    server = NewsletterServer(sources_dir / "newsletter", token, port=port).start()
+    server = NewsletterServer(sources_dir / "newsletter", token, port=port, process=process).start()
     return server, DemoSources(sources_dir, server.url, token)
 
 

@@ -233,6 +233,10 @@ def up(
                 f"Mail the subject receives (demo SMTP sink): {supervisor.children[0].url}/demo/mail",
                 flush=True,
             )
+        if newsletter is not None:
+            print(
+                f"Newsletter SaaS of the demo (the marketing system, over HTTP): {newsletter.url}", flush=True
+            )
         while True:
             for name in supervisor.watch_once():
                 console.print(f"[yellow]{name} exited; restarted[/yellow]")
@@ -495,7 +499,7 @@ def bench_locator(
     _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
     root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
     postgres = EmbeddedPostgres(root / "postgres")
-    newsletter, sources = start_demo_newsletter(root)
+    newsletter, sources = start_demo_newsletter(root, process=True)
     results = {}
     try:
         server_url = postgres.start()
@@ -567,6 +571,33 @@ def bench_extract(
         raise typer.Exit(1) from None
     finally:
         postgres.stop()
+
+
+@bench_app.command("engines")
+def bench_engines(
+    customers: Annotated[int, typer.Option(min=0, help="Filler customers, with a case each.")] = 100_000,
+    requests: Annotated[int, typer.Option(min=2, help="Measured searches, and locates, per engine.")] = 1000,
+    engine: Annotated[
+        list[str],
+        typer.Option(help="postgresql, sqlite, mariadb or http; repeat (default: all)."),
+    ] = [],  # noqa: B006
+    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
+        "bench-results/engines.json"
+    ),
+) -> None:
+    """One subject's search and locate on each engine through its adapter: p50/p99, statements, rounds."""
+    from services.systems.bench import ENGINES, EnginesPlan, run_engines_bench
+
+    unknown = sorted(set(engine) - set(ENGINES))
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}: one of {', '.join(ENGINES)}", param_hint="--engine")
+    _stop_on_sigterm()  # so that `finally` stops the servers the bench started when it is killed
+    plan = EnginesPlan(customers=customers, requests=requests, engines=tuple(engine) or ENGINES)
+    try:
+        run_engines_bench(plan, console=console, output=output)
+    except _Stop:
+        console.print("Stopped before the end; no figures written.")
+        raise typer.Exit(1) from None
 
 
 @app.command()

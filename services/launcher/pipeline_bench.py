@@ -438,7 +438,7 @@ def run_bench(plan: BenchPlan, *, output: Path, console: Console) -> list[dict[s
     # server (outside the measured processes). Without it every notice would fail and be retried.
     mail = MailSink(free_port()).start()
     # The demo's newsletter SaaS (the marketing system) is served from this process, like `dsr up`.
-    newsletter, sources = start_demo_newsletter(root)
+    newsletter, sources = start_demo_newsletter(root, process=True)
     results: list[dict[str, Any]] = []
     try:
         server_url = postgres.start()

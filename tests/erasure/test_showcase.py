@@ -67,7 +67,9 @@ async def test_newsletter_only_is_erased_and_cannot_sign_up_again(harness: Harne
     async def held() -> int:
         count = 0
         for table in tables:
-            count += sum(r["email"] == email for r in await behind.table_rows(harness.demo, "marketing", table))
+            count += sum(
+                r["email"] == email for r in await behind.table_rows(harness.demo, "marketing", table)
+            )
         return count
 
     assert await held() >= 1

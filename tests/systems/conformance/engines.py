@@ -7,14 +7,7 @@ engine's fixture lives in `http_engine.py`), and every conformance test runs aga
 A factory is an async context manager taking the pytest request (to ask for other fixtures, such as
 the session's PostgreSQL server, only when its engine is selected) and the temp path factory.
 
-Every SQL engine gets the same schema (`ddl_tables`), created by SQLAlchemy Core:
-- no foreign key constraints: the source systems' own constraints are not the adapters' business,
-  and the suite deletes a case before its letter (`references` in the catalogue is documentation);
-- NOT NULL on `customers.name` and the `restricted` marks (`None` must empty them to '' / stay
-  false), nullable elsewhere;
-- `text` identifier columns as VARCHAR(255) with an index (MariaDB indexes no TEXT), `numeric` as
-  NUMERIC(14, 2) (MariaDB's bare NUMERIC has no fraction), timestamps through the engine's own
-  `UtcDateTime` (SQLite and MariaDB store UTC without a zone; read back aware).
+Every SQL engine gets the same schema: the sample system's (`services.systems.sample.ddl_tables`).
 """
 
 from __future__ import annotations
@@ -23,33 +16,33 @@ import asyncio
 import contextlib
 import importlib
 import shutil
-import warnings
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from services.catalogue.model import Catalogue, ColumnType, System
+from services.catalogue.model import Catalogue
 from services.launcher.ports import free_port
 from services.systems.contract import SourceSystem
 from services.systems.guard import Limits
 from services.systems.registry import SourceSystems
-from services.systems.sql import column_type
-from tests.support.mariadb import MariaDBServer, require_mariadb
-from tests.systems.conformance.fixture import (
+from services.systems.sample import (
     ROWS,
     SYSTEM,
     TABLE_ORDER,
-    EngineFixture,
+    ddl_tables,
     fixture_catalogue,
     fixture_system,
+    fresh_postgres_database,
+    insert_rows,
 )
+from tests.support.mariadb import MariaDBServer, require_mariadb
+from tests.systems.conformance.fixture import EngineFixture
 
 EngineFactory = Callable[
     [pytest.FixtureRequest, pytest.TempPathFactory], AbstractAsyncContextManager[EngineFixture]
@@ -58,37 +51,7 @@ EngineFactory = Callable[
 TEST_LIMITS = Limits(timeout=5.0, attempts=2, backoff=0.01, cooldown=0.0, connections=4)
 """What an adapter gets unless a test asks for other limits (no cool-down: tests follow each other)."""
 
-NOT_NULL = frozenset({"customers.name", "customers.restricted", "cases.restricted"})
 HOST = "127.0.0.1"
-
-
-def ddl_tables(system: System) -> tuple[sa.MetaData, dict[str, sa.Table]]:
-    """The fixture system's schema as a source system would have it (see the module docstring)."""
-    metadata = sa.MetaData()
-    tables: dict[str, sa.Table] = {}
-    for name, table in system.tables.items():
-        columns: list[sa.Column[Any]] = []
-        indexes: list[sa.Index] = []
-        for column_name, column in table.columns.items():
-            indexed = column.identifier is not None or column_name == table.belongs_to
-            kind: sa.types.TypeEngine[Any] = column_type(column.type)
-            if column.type is ColumnType.numeric:
-                kind = sa.Numeric(14, 2)
-            elif column.type is ColumnType.text and indexed:
-                kind = sa.String(255)
-            columns.append(
-                sa.Column(
-                    column_name,
-                    kind,
-                    primary_key=column_name in table.primary_key,
-                    nullable=column_name not in table.primary_key and f"{name}.{column_name}" not in NOT_NULL,
-                    autoincrement=False,
-                )
-            )
-            if indexed and column_name not in table.primary_key:
-                indexes.append(sa.Index(f"ix_{name}_{column_name}", column_name))
-        tables[name] = sa.Table(name, metadata, *columns, *indexes)
-    return metadata, tables
 
 
 class SqlEngineFixture:
@@ -137,11 +100,7 @@ class SqlEngineFixture:
             async with engine.begin() as conn:
                 for table in reversed(TABLE_ORDER):
                     await conn.execute(sa.delete(self.tables[table]))
-                with warnings.catch_warnings():
-                    # SQLite stores NUMERIC as a float: SQLAlchemy warns on every Decimal it binds.
-                    warnings.simplefilter("ignore", sa.exc.SAWarning)
-                    for table in TABLE_ORDER:
-                        await conn.execute(sa.insert(self.tables[table]), ROWS[table])
+                await insert_rows(conn, self.tables, ROWS)
         finally:
             await engine.dispose()
 
@@ -249,22 +208,13 @@ class PostgresEngineFixture(SqlEngineFixture):
         self.stopped = False
 
 
-async def _fresh_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f"drop database if exists {name} with (force)")
-        await conn.execute(f"create database {name}")
-    finally:
-        await conn.close()
-
-
 def _postgres_factory(engine: str, database: str) -> EngineFactory:
     @asynccontextmanager
     async def factory(
         request: pytest.FixtureRequest, _tmp: pytest.TempPathFactory
     ) -> AsyncIterator[EngineFixture]:
         postgres = request.getfixturevalue("postgres")  # the session's EmbeddedPostgres
-        await _fresh_database(postgres.url(), database)
+        await fresh_postgres_database(postgres.url(), database)
         proxy = TcpProxy(postgres.port)
         await proxy.start()
         admin_url = f"postgresql+asyncpg://postgres@{HOST}:{postgres.port}/{database}"

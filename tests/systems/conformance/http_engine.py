@@ -29,7 +29,8 @@ from services.catalogue.model import Catalogue, ColumnType, System
 from services.systems.contract import SourceSystem
 from services.systems.guard import Limits
 from services.systems.registry import SourceSystems
-from tests.systems.conformance.fixture import ROWS, SYSTEM, EngineFixture, fixture_catalogue, fixture_system
+from services.systems.sample import ROWS, SYSTEM, fixture_catalogue, fixture_system
+from tests.systems.conformance.fixture import EngineFixture
 from tests.systems.http.servers import ThreadServer
 
 TOKEN = "conformance-token"

@@ -21,7 +21,8 @@ from services.locator.locate import Located, Locator
 from services.systems.contract import Applied, Row, RowChange, SourceRow, SourceSystem, SystemUnknown
 from services.systems.guard import Limits
 from services.systems.plan import SystemPlan, build_plans
-from tests.systems.conformance.fixture import KARI_ID, OLA_ID, ROWS, SYSTEM, EngineFixture
+from services.systems.sample import KARI_ID, OLA_ID, ROWS, SYSTEM
+from tests.systems.conformance.fixture import EngineFixture
 
 K = IdentifierType
 FAST = Limits(timeout=1.0, attempts=2, backoff=0.01, cooldown=0.0)

@@ -20,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from services.catalogue.model import System
 from services.systems import sql
 from services.systems.plan import build_plans
-from tests.systems.conformance.fixture import SYSTEM, fixture_catalogue, fixture_system
+from services.systems.sample import SYSTEM, fixture_catalogue, fixture_system
 
 DIALECTS: dict[str, Dialect] = {
     "mssql": MSDialect(),  # type: ignore[no-untyped-call]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from services.catalogue.cli import app
 from services.catalogue.loader import CatalogueError, load_catalogue
 from services.catalogue.model import System
-from tests.systems.conformance.fixture import fixture_system
+from services.systems.sample import fixture_system
 from tests.systems.conformance.http_engine import API as FIXTURE_API
 from tests.systems.http.conftest import EXAMPLE, NEWSLETTER, catalogue_with
 
