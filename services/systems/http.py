@@ -62,6 +62,7 @@ from services.systems.contract import (
     SystemUnknown,
     Unsupported,
 )
+from services.systems.engine import Engine
 from services.systems.guard import Limits, Retrying
 from services.systems.plan import SystemPlan, TablePlan
 
@@ -129,11 +130,10 @@ class _RateLimiter:
             self.tokens -= 1
 
 
-class HttpSystem:
+class HttpSystem(Engine):
     """One catalogued JSON API: one pooled HTTP/1.1 client (opened on first use)."""
 
     engine = "http"
-    interface = True
 
     def __init__(
         self,
@@ -146,12 +146,9 @@ class HttpSystem:
         env: Mapping[str, str],
         application_name: str,
     ) -> None:
-        self.name = name
-        self.spec = spec
-        self.plan = plan
+        super().__init__(name, spec, plan)
         # Validation guarantees an http system its `api`; without one, every call is unknown.
         self.api: HttpApi = spec.api or HttpApi.model_construct(resources={})
-        self.statements = 0
         self._env = env
         self._application_name = application_name
         parts = urlsplit(url.strip())
@@ -206,12 +203,6 @@ class HttpSystem:
                 identifiers = [_text(row[column.name]) for column in table_plan.identifiers]
                 rows[table_plan.name, key] = (table_plan.name, [key], parent, identifiers)
         return list(rows.values())
-
-    async def rescan(self, values: Mapping[IdentifierType, set[str]]) -> list[SourceRow]:
-        return await self.search(values, {})
-
-    async def read(self, table: str, keys: Sequence[str]) -> dict[str, Row]:
-        return await self.facts(table, keys, ())
 
     async def facts(self, table: str, keys: Sequence[str], paths: Sequence[str]) -> dict[str, Row]:
         """Rows by key; each `reference.column` path by reading the referenced table's records."""
@@ -800,12 +791,6 @@ class HttpSystem:
             return token
 
     # -------------------------------------------------------------------------------- plumbing
-
-    def _table(self, table: str) -> Table:
-        spec = self.spec.tables.get(table)
-        if spec is None:
-            raise KeyError(f"{self.name} has no catalogued table {table!r}")
-        return spec
 
     def _resource(self, table: str) -> Resource | None:
         self._table(table)

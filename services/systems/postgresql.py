@@ -9,14 +9,14 @@ names, quoted); values always travel as parameters.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
 from services.catalogue.model import ColumnType, IdentifierType, System, Table
-from services.systems.contract import Applied, Guard, Health, Row, RowChange, SourceRow, SystemUnknown
+from services.systems.contract import Applied, Guard, Row, RowChange, SourceRow
+from services.systems.engine import Engine
 from services.systems.guard import Limits, Retrying
 from services.systems.keys import key_value
 from services.systems.plan import SystemPlan
@@ -50,11 +50,10 @@ def search_statement(plan: SystemPlan) -> str:
     return "\nunion all\n".join(selects)
 
 
-class PostgresSystem:
+class PostgresSystem(Engine):
     """One pooled PostgreSQL database (pool opened on first use)."""
 
     engine = "postgresql"
-    interface = True
 
     def __init__(
         self,
@@ -67,9 +66,7 @@ class PostgresSystem:
         read_only: bool,
         application_name: str,
     ) -> None:
-        self.name = name
-        self.spec = spec
-        self.plan = plan
+        super().__init__(name, spec, plan)
         self._sql = search_statement(plan) if plan is not None else ""
         # text for identifier values (no NUL, no lone surrogate), the parent key's type for parents
         self._argument_types = (
@@ -89,7 +86,6 @@ class PostgresSystem:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._nullable: dict[str, dict[str, bool]] = {}
-        self.statements = 0
 
     # ------------------------------------------------------------------------------------ reads
 
@@ -106,12 +102,6 @@ class PostgresSystem:
         ]
         records = await self._retrying.run("search", lambda: self._fetch(self._sql, *arguments))
         return [(r[0], list(r[1]), r[2], list(r[3])) for r in records]
-
-    async def rescan(self, values: Mapping[IdentifierType, set[str]]) -> list[SourceRow]:
-        return await self.search(values, {})
-
-    async def read(self, table: str, keys: Sequence[str]) -> dict[str, Row]:
-        return await self.facts(table, keys, ())
 
     async def facts(self, table: str, keys: Sequence[str], paths: Sequence[str]) -> dict[str, Row]:
         """Rows by key, each with the `reference.column` values `paths` name (one statement)."""
@@ -243,21 +233,10 @@ class PostgresSystem:
 
     # ----------------------------------------------------------------------------------- health
 
-    async def health(self) -> Health:
-        started = time.perf_counter()
-        try:
-            await self._retrying.run("health", lambda: self._fetch("select 1"), attempts=1)
-        except SystemUnknown as exc:
-            return Health(False, self.engine, time.perf_counter() - started, exc.cause)
-        return Health(True, self.engine, time.perf_counter() - started)
+    async def _probe(self) -> None:
+        await self._retrying.run("health", lambda: self._fetch("select 1"), attempts=1)
 
     # -------------------------------------------------------------------------------- plumbing
-
-    def _table(self, table: str) -> Table:
-        spec = self.spec.tables.get(table)
-        if spec is None:
-            raise KeyError(f"{self.name} has no catalogued table {table!r}")
-        return spec
 
     async def _fetch(self, sql: str, *arguments: Any) -> list[asyncpg.Record]:
         pool = await self._open()

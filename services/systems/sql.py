@@ -27,7 +27,6 @@ Nothing here logs or raises a value: errors become `SystemUnknown` with the exce
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +39,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from services.catalogue.model import ColumnType, IdentifierType, System, Table
-from services.systems.contract import Applied, Guard, Health, Row, RowChange, SourceRow, SystemUnknown
+from services.systems.contract import Applied, Guard, Row, RowChange, SourceRow, SystemUnknown
+from services.systems.engine import Engine
 from services.systems.guard import Limits, Retrying
 from services.systems.keys import MAX_TEXT, key_value, key_values
 from services.systems.plan import SystemPlan
@@ -381,11 +381,10 @@ def health_statement(tables: Mapping[str, sa.Table]) -> sa.Select[Any]:
 # -------------------------------------------------------------------------------------- engine
 
 
-class SqlSystem:
+class SqlSystem(Engine):
     """One pooled database through an SQLAlchemy async engine (connections opened on first use)."""
 
     engine = "sql"
-    interface = True
 
     def __init__(
         self,
@@ -398,9 +397,7 @@ class SqlSystem:
         read_only: bool,
         application_name: str,
     ) -> None:
-        self.name = name
-        self.spec = spec
-        self.plan = plan
+        super().__init__(name, spec, plan)
         self.tables = build_tables(spec)
         self._conditions = search_conditions(plan, spec) if plan is not None else ()
         self._searches: dict[frozenset[str], sa.Select[Any] | sa.CompoundSelect[Any] | None] = {}
@@ -415,7 +412,6 @@ class SqlSystem:
         self._exact = self.dialect in EXACT_DIALECTS
         self._nullable: dict[str, dict[str, bool]] = {}
         self._health = health_statement(self.tables)
-        self.statements = 0
 
     # ------------------------------------------------------------------------------------ reads
 
@@ -461,12 +457,6 @@ class SqlSystem:
             ):
                 found.append((table.name, key, parent, identifiers))
         return found
-
-    async def rescan(self, values: Mapping[IdentifierType, set[str]]) -> list[SourceRow]:
-        return await self.search(values, {})
-
-    async def read(self, table: str, keys: Sequence[str]) -> dict[str, Row]:
-        return await self.facts(table, keys, ())
 
     async def facts(self, table: str, keys: Sequence[str], paths: Sequence[str]) -> dict[str, Row]:
         """Rows by key, each with the `reference.column` values `paths` name (one statement)."""
@@ -596,21 +586,10 @@ class SqlSystem:
 
     # ----------------------------------------------------------------------------------- health
 
-    async def health(self) -> Health:
-        started = time.perf_counter()
-        try:
-            await self._retrying.run("health", lambda: self._fetch(self._health), attempts=1)
-        except SystemUnknown as exc:
-            return Health(False, self.engine, time.perf_counter() - started, exc.cause)
-        return Health(True, self.engine, time.perf_counter() - started)
+    async def _probe(self) -> None:
+        await self._retrying.run("health", lambda: self._fetch(self._health), attempts=1)
 
     # -------------------------------------------------------------------------------- plumbing
-
-    def _table(self, table: str) -> Table:
-        spec = self.spec.tables.get(table)
-        if spec is None:
-            raise KeyError(f"{self.name} has no catalogued table {table!r}")
-        return spec
 
     async def _fetch(
         self, statement: sa.Executable, params: Mapping[str, Any] | None = None
