@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -38,7 +39,6 @@ from services.erasure.certificate import (
     row_id,
     unsearched,
 )
-from services.erasure.metrics import UNREACHABLE_ROUNDS
 from services.erasure.notices import notify_recipients
 from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
@@ -143,6 +143,7 @@ class Erasure:
             plan.to_json(),
             review,
         )
+        metrics.planned(scope.value, status)
         counts: dict[str, int] = defaultdict(int)
         for record in plan.records:
             counts[record.decision.action.value] += 1
@@ -184,7 +185,7 @@ class Erasure:
                 return False
             try:
                 row = await conn.fetchrow(
-                    """select kind, status, plan, request_id,
+                    """select status, plan, request_id,
                               coalesce(next_attempt_at > now(), false) as not_due
                        from erasure_plans where id = $1""",
                     plan_id,
@@ -193,7 +194,7 @@ class Erasure:
                     return False
                 plan = ErasurePlan.from_json(row["plan"])
                 try:
-                    return await self._run(conn, plan_id, row["kind"], row["request_id"], plan)
+                    return await self._run(conn, plan_id, row["request_id"], plan)
                 except SystemUnknown as exc:
                     await self._unreachable(conn, plan_id, row["request_id"], exc)
                     return False
@@ -206,7 +207,6 @@ class Erasure:
         self,
         conn: asyncpg.Connection,
         plan_id: uuid.UUID,
-        kind: str,
         request_id: uuid.UUID | None,
         plan: ErasurePlan,
     ) -> bool:
@@ -217,9 +217,11 @@ class Erasure:
         for system, records in plan.by_system():
             if system in done:
                 continue
+            started = time.perf_counter()
             changed = await self.systems.apply(system, changes_of(records))
             async with conn.transaction():
                 await self._record_system(conn, plan_id, system, records, changed)
+            metrics.system_done(system, records, time.perf_counter() - started)
             crash_point("erasure.after_system")  # the fault suite kills a worker here
         if (
             plan.manual
@@ -227,7 +229,7 @@ class Erasure:
             and await self._await_agents(conn, plan_id, request_id, plan)
         ):
             return False
-        await self._finish(conn, plan_id, kind, request_id, plan)
+        await self._finish(conn, plan_id, request_id, plan)
         return True
 
     async def _await_agents(
@@ -270,7 +272,7 @@ class Erasure:
         review with the system named. A person's approval runs it again (`review.approve_plan`)."""
         system, cause = exc.system, exc.cause
         systems = getattr(exc, "systems", (system,))
-        UNREACHABLE_ROUNDS.labels(system).inc()
+        metrics.UNREACHABLE_ROUNDS.labels(system).inc()
         log.warning(
             "erasure plan waits for a source system",
             extra={"plan_id": str(plan_id), "system": system, "error": cause},
@@ -413,79 +415,92 @@ class Erasure:
         self,
         conn: asyncpg.Connection,
         plan_id: uuid.UUID,
-        kind: str,
         request_id: uuid.UUID | None,
         plan: ErasurePlan,
     ) -> None:
         """The end of a plan, once: re-scan, certificate, schedule, notices, the request's status."""
         rescan = await self._rescan(conn, request_id, plan) if request_id is not None else None
-        now = datetime.now(UTC)
         async with conn.transaction():
-            status = await conn.fetchval("select status from erasure_plans where id = $1 for update", plan_id)
-            if status != "approved":
-                return
-            await conn.execute(
-                f"""update erasure_plans set status = 'executed', executed_at = $2, rescan = $3, {_CLEAR_WAIT}
-                    where id = $1""",
-                plan_id,
-                now,
-                None if rescan is None else rescan.as_dict(),
-            )
-            await self._schedule(conn, plan, request_id)
-            if request_id is None or rescan is None:
-                await audit(conn, None, NAME, "scheduled_erasure_executed", {"plan_id": str(plan_id)})
-                return
-            request = await conn.fetchrow(
-                f"""select reference, type, language,
-                          {ANSWERED_BY_POST} as by_post
-                   from requests where id = $1""",
-                request_id,
-            )
-            recipients = await self._notify_recipients(conn, request_id, request["reference"], plan)
-            await self._remember(conn, request_id, plan)
-            content = certificate(
-                self.catalogue,
-                plan,
-                reference=request["reference"],
-                request_type=request["type"],
-                executed_at=now,
-                rescan=rescan,
-                recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
-                controllers=plan.controllers,
-                manual=await confirmations(conn, plan_id),
-            )
-            stored = await self.store_certificate(
-                conn, request_id, content, request["language"], by_post=bool(request["by_post"])
-            )
+            ended = await self._end(conn, plan_id, request_id, plan, rescan)
+        if ended:  # committed: counted once per plan
+            metrics.plan_executed(plan, rescan)
+
+    async def _end(
+        self,
+        conn: asyncpg.Connection,
+        plan_id: uuid.UUID,
+        request_id: uuid.UUID | None,
+        plan: ErasurePlan,
+        rescan: Rescan | None,
+    ) -> bool:
+        """`_finish`'s ledger transaction; True when it ended the plan, False when another run had."""
+        now = datetime.now(UTC)
+        status = await conn.fetchval("select status from erasure_plans where id = $1 for update", plan_id)
+        if status != "approved":
+            return False
+        await conn.execute(
+            f"""update erasure_plans set status = 'executed', executed_at = $2, rescan = $3, {_CLEAR_WAIT}
+                where id = $1""",
+            plan_id,
+            now,
+            None if rescan is None else rescan.as_dict(),
+        )
+        await self._schedule(conn, plan, request_id)
+        if request_id is None or rescan is None:
+            await audit(conn, None, NAME, "scheduled_erasure_executed", {"plan_id": str(plan_id)})
+            return True
+        request = await conn.fetchrow(
+            f"""select reference, type, language,
+                      {ANSWERED_BY_POST} as by_post
+               from requests where id = $1""",
+            request_id,
+        )
+        recipients = await self._notify_recipients(conn, request_id, request["reference"], plan)
+        await self._remember(conn, request_id, plan)
+        content = certificate(
+            self.catalogue,
+            plan,
+            reference=request["reference"],
+            request_type=request["type"],
+            executed_at=now,
+            rescan=rescan,
+            recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
+            controllers=plan.controllers,
+            manual=await confirmations(conn, plan_id),
+        )
+        stored = await self.store_certificate(
+            conn, request_id, content, request["language"], by_post=bool(request["by_post"])
+        )
+        await audit(
+            conn,
+            request_id,
+            NAME,
+            "erasure_executed",
+            {"plan_id": str(plan_id), "summary": content["summary"], "rescan": rescan.as_dict()},
+        )
+        if plan.controllers:
             await audit(
+                conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(plan.controllers)}
+            )
+        current = await conn.fetchval("select status from requests where id = $1", request_id)
+        if current != RequestStatus.fulfilling.value:  # cancelled meanwhile: the record stays
+            await audit(conn, request_id, NAME, "erasure_finished_after", {"status": current})
+            return True
+        if not rescan.clean:
+            await change_status(
                 conn,
                 request_id,
-                NAME,
-                "erasure_executed",
-                {"plan_id": str(plan_id), "summary": content["summary"], "rescan": rescan.as_dict()},
+                RequestStatus.needs_review,
+                actor=NAME,
+                reason="re-scan found records the plan did not keep"
+                if rescan.searched
+                else "re-scan could not finish",
             )
-            if plan.controllers:
-                await audit(
-                    conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(plan.controllers)}
-                )
-            current = await conn.fetchval("select status from requests where id = $1", request_id)
-            if current != RequestStatus.fulfilling.value:  # cancelled meanwhile: the record stays
-                await audit(conn, request_id, NAME, "erasure_finished_after", {"status": current})
-                return
-            if not rescan.clean:
-                await change_status(
-                    conn,
-                    request_id,
-                    RequestStatus.needs_review,
-                    actor=NAME,
-                    reason="re-scan found records the plan did not keep"
-                    if rescan.searched
-                    else "re-scan could not finish",
-                )
-                return
-            final = RequestStatus.referred if plan.referred_only else RequestStatus.completed
-            reason = "referred to the controller" if plan.referred_only else "erasure executed, re-scan clean"
-            await finish_request(conn, request_id, RequestType(request["type"]), final, reason, stored)
+            return True
+        final = RequestStatus.referred if plan.referred_only else RequestStatus.completed
+        reason = "referred to the controller" if plan.referred_only else "erasure executed, re-scan clean"
+        await finish_request(conn, request_id, RequestType(request["type"]), final, reason, stored)
+        return True
 
     async def store_certificate(
         self,

@@ -75,6 +75,7 @@ async def schedule_due(
             plan_id,
             plan.to_json(),
         )
+        metrics.planned(metrics.SCHEDULED, "approved")
         await conn.execute(
             "update erasure_schedule set status = 'done', done_at = now() where id = any($1)",
             [r["id"] for r in rows],

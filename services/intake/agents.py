@@ -16,7 +16,7 @@ from schemas.events import RequestAccepted, RequestRejected
 from schemas.registry import INTAKE, INTAKE_OUTCOMES
 from schemas.requests import RequestView
 from services.intake import service
-from services.intake.domain.identifiers import InvalidIdentifier
+from services.intake.domain.identifiers import REASON_CODES, InvalidIdentifier
 from services.runtime.consumer import EventConsumer, EventFailed, Unprocessable, Unusable
 from services.runtime.host import Runtime
 from services.runtime.outbox import enqueue, enqueue_many
@@ -128,5 +128,6 @@ def consumers(runtime: Runtime) -> list[EventConsumer]:
             on_rejected=on_rejected,
             on_duplicate=on_redelivered,
             batch_handlers={"request.submitted": _batch_handler(runtime.settings)},
+            reason_codes=REASON_CODES,
         )
     ]

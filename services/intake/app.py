@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.apidocs import routes as apidocs
 from services.audit import api as audit_api
 from services.console import routes as console_routes
 from services.console import web as console_web
@@ -50,6 +51,7 @@ SPEC = ServiceSpec(
         audit_api.router,
         public_pages.router,
         console_routes.router,
+        apidocs.asyncapi_router,
     ],
     title="DSR pipeline API",
     configure=configure,

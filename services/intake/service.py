@@ -263,10 +263,10 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
     keyed = [(item.actor, item.idempotency_key) for _, item, _ in checked if item.idempotency_key is not None]
     pairs = sorted({pair for _, _, ids in checked for pair in ids.pairs()})
     types = sorted({item.submission.type.value for _, item, _ in checked})
-    # One index lookup per key and per identifier, whatever the planner believes about the tables'
-    # sizes: the `offset 0` fences keep each lookup a nested loop, so a plan cached while the tables
-    # were small (a fresh ledger, before autovacuum has analysed them) cannot become a scan of every
-    # request as they grow.
+    # One index lookup per key, per identifier and per candidate, whatever the planner believes about
+    # the tables' sizes: the `offset 0` fences keep each lookup a nested loop, so a plan cached while
+    # the tables were small (a fresh ledger, before autovacuum has analysed them) cannot become a
+    # scan of every request as they grow (`tests/integration/test_ledger_plans.py`).
     rows = await conn.fetch(
         """with keys as (select * from unnest($1::text[], $2::text[]) as k(scope, key)),
                 candidates as (
@@ -281,8 +281,8 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
                   (select array_agg(array[i.kind, i.value]) from request_identifiers i where i.request_id = r.id)
                     as identifiers,
                   o.reference as original_reference
-           from requests r join candidates c on c.id = r.id
-           left join requests o on o.id = r.duplicate_of
+           from candidates c cross join lateral (select * from requests r where r.id = c.id offset 0) r
+           left join lateral (select o.reference from requests o where o.id = r.duplicate_of offset 0) o on true
            where exists (select 1 from keys k where k.scope = r.idempotency_scope and k.key = r.idempotency_key)
               or (r.type = any($5::text[]) and r.duplicate_of is null and r.status <> all($6::text[]))
            order by r.received_at""",

@@ -1,4 +1,9 @@
-"""The locator's Prometheus metrics, labelled by source system only."""
+"""The locator's Prometheus metrics, labelled by source system (and an error's cause code) only.
+
+Every system's series are exported at 0 when its connection is built (`services/systems/guard.py`):
+the latency histogram and the errors with cause `TimeoutError` (a call past its timeout), so
+`rate()` and `absent()` see each system before its first failure. Other causes (an engine's short
+code or an exception's type name) appear when they first happen."""
 
 from __future__ import annotations
 
@@ -13,3 +18,6 @@ CONNECTOR_SECONDS = Histogram(
 CONNECTOR_ERRORS = Counter(
     "dsr_connector_errors_total", "Failed searches against a source system", ["system", "error"]
 )
+
+TIMEOUT = "TimeoutError"
+"""The cause code of a call that ran past its timeout (`asyncio.wait_for`)."""

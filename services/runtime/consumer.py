@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -25,7 +25,7 @@ from schemas.envelope import Envelope
 from schemas.registry import EVENTS
 from services.runtime import metrics
 from services.runtime.db import TRANSIENT_ERRORS
-from services.runtime.deadletter import DeadLetters
+from services.runtime.deadletter import REASON_CODES, DeadLetters
 from services.runtime.decoding import Rejected, decode
 from services.runtime.faults import crash_point
 from services.runtime.inbox import process_once
@@ -99,10 +99,13 @@ class EventConsumer:
         on_rejected: RejectionHook | None = None,
         on_duplicate: Handler | None = None,
         batch_handlers: dict[str, BatchHandler] | None = None,
+        reason_codes: Iterable[str] = (),
     ):
         unknown = [t for t in handlers if t not in EVENTS or EVENTS[t].topic != topic]
         if unknown:
             raise ValueError(f"{name}: handlers for event types not on {topic}: {unknown}")
+        others = [t for t, spec in EVENTS.items() if spec.topic == topic and t not in handlers]
+        metrics.consumer_known(name, handlers, others, (*REASON_CODES, *reason_codes))
         self.name = name
         self.topic = topic
         self.handlers = handlers

@@ -49,6 +49,17 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwar
     return pool
 
 
+async def plan_afresh(conn: asyncpg.Connection) -> None:
+    """Plan this transaction's statements for the tables as they are now (call inside a transaction).
+
+    For statements run once a round (timers, sweeps), not per request: a generic plan cached
+    while the ledger was empty, as on a fresh ledger, stays a sequential scan until autovacuum
+    analyses the table, and these statements read the big tables; planning once a round costs
+    well under a millisecond.
+    """
+    await conn.execute("set local plan_cache_mode = force_custom_plan")
+
+
 # Errors after which retrying the same work later can succeed (the database is restarting,
 # a connection dropped, a serialization conflict, a source system that cannot answer yet).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (

@@ -16,6 +16,24 @@ from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
+REASON_CODES = (
+    "malformed.empty",
+    "malformed.too_large",
+    "malformed.encoding",
+    "malformed.json",
+    "malformed.envelope",
+    "unknown_event_type",
+    "unsupported_schema_version",
+    "invalid_payload",
+    "illegal_transition",
+    "unknown_request",
+    "handler_failed",
+)
+"""Every reason code the runtime dead-letters with (README "Dead-letter reason codes"): the
+decoder's (`decoding.py`), the consumer's (`consumer.py`). A consumer may add its own
+(`EventConsumer(reason_codes=...)`: intake's invalid submissions). `dsr_dead_letters_total` exports
+each consumer's codes at 0 from start-up."""
+
 
 class DeadLetters:
     def __init__(self, producer: AIOKafkaProducer, settings: Settings, service: str):

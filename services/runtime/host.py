@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.apidocs import routes as apidocs
 from services.runtime import web
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import create_pool
@@ -66,38 +67,63 @@ class ServiceSpec:
     """Loops the service runs besides its consumers (timers, retries); cancelled at shutdown."""
 
 
-async def _retry(what: str, attempt: Callable[[], Any], deadline: float) -> Any:
+@dataclass
+class Startup:
+    """Where a starting service is: what it waits for and why (for `/readyz` and the logs). A
+    service whose ledger or broker is away waits for it, however long, instead of exiting into a
+    restart loop."""
+
+    waiting_for: str | None = "start"
+    error: str | None = None
+    attempts: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"waiting_for": self.waiting_for, "error": self.error, "attempts": self.attempts}
+
+
+STARTUP_RETRY_MAX_SECONDS = 5.0
+"""The longest wait between two attempts at a dependency while starting."""
+
+
+async def _retry(what: str, attempt: Callable[[], Any], startup: Startup) -> Any:
     delay = 0.1
+    startup.waiting_for, startup.error, startup.attempts = what, None, 0
     while True:
         try:
-            return await attempt()
+            result = await attempt()
         except Exception as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.info("waiting for dependency", extra={"dependency": what, "error": type(exc).__name__})
+            startup.attempts += 1
+            startup.error = type(exc).__name__
+            log.warning(
+                "waiting for dependency",
+                extra={"dependency": what, "attempt": startup.attempts, "error": startup.error},
+            )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, STARTUP_RETRY_MAX_SECONDS)
+            continue
+        startup.error = None
+        return result
 
 
-async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
+async def start_runtime(spec: ServiceSpec, settings: Settings, startup: Startup | None = None) -> Runtime:
     assert settings.database_url and settings.kafka_bootstrap, "database_url and kafka_bootstrap must be set"
-    deadline = time.monotonic() + 60
+    startup = startup or Startup()
     pool = await _retry(
         "postgresql",
         lambda: create_pool(
             settings.database_url or "", min_size=settings.db_pool_min, max_size=settings.db_pool_max
         ),
-        deadline,
+        startup,
     )
 
     async def _migrate() -> None:
         async with pool.acquire() as conn:
             await migrate(conn)
 
-    await _retry("migrations", _migrate, deadline)
-    await _retry("kafka topics", lambda: ensure_topics(settings), deadline)
+    await _retry("migrations", _migrate, startup)
+    await _retry("kafka topics", lambda: ensure_topics(settings), startup)
     producer = create_producer(settings, client_id=f"dsr-{spec.name}")
-    await _retry("kafka producer", producer.start, deadline)
+    await _retry("kafka producer", producer.start, startup)
     relay = OutboxRelay(spec.name, pool, producer, settings)
     runtime = Runtime(spec.name, settings, pool, producer, DeadLetters(producer, settings, spec.name), relay)
     relay.start()
@@ -106,7 +132,9 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         runtime.stream_app = create_stream_app(spec.name, settings)
         for consumer in consumers:
             bind(runtime.stream_app, consumer)
+        startup.waiting_for = "kafka consumers"
         await runtime.stream_app.start()
+    startup.waiting_for = None
     loops = list(spec.background(runtime))
     if runtime.stream_app is not None:
         loops.append(report_lag(runtime.stream_app, list(consumers)))
@@ -145,7 +173,7 @@ async def stop_runtime(runtime: Runtime) -> None:
 
 async def readiness(runtime: Runtime | None) -> dict[str, bool]:
     if runtime is None:
-        return {"started": False}
+        return {"started": False}  # /readyz says what it waits for (`Startup`)
     checks = {"started": True}
     try:
         async with runtime.pool.acquire(timeout=2) as conn:
@@ -168,7 +196,11 @@ def health_router() -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         checks = await readiness(getattr(request.app.state, "runtime", None))
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body: dict[str, object] = {"ready": ready, "checks": checks}
+        startup: Startup | None = getattr(request.app.state, "startup", None)
+        if not checks.get("started") and startup is not None:
+            body["starting"] = startup.as_dict()  # names a dependency and an error type, nothing more
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
@@ -180,18 +212,39 @@ def health_router() -> APIRouter:
 def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = await start_runtime(spec, settings)
+        # Serve /healthz and /readyz at once and start in the background: a service whose broker or
+        # ledger is away waits (and says so), it does not exit into the supervisor's restart loop.
+        startup = app.state.startup = Startup()
+
+        async def start() -> None:
+            app.state.runtime = await start_runtime(spec, settings, startup)
+
+        starting = asyncio.create_task(start())
         try:
             yield
         finally:
+            if not starting.done():
+                starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
             runtime, app.state.runtime = app.state.runtime, None
-            await stop_runtime(runtime)
+            if runtime is not None:
+                await stop_runtime(runtime)
 
-    app = FastAPI(title=spec.title or f"DSR {spec.name}", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=spec.title or f"DSR {spec.name}",
+        version="0.1.0",
+        lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN: ours serve them (issue 21).
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
     app.state.runtime = None
     app.state.settings = settings
     web.install(app)
     app.include_router(health_router())
+    app.include_router(apidocs.router)
     for router in spec.routers:
         app.include_router(router)
     if spec.configure is not None:

@@ -1,6 +1,12 @@
-"""Prometheus metrics of the shared runtime. Labels are low-cardinality: never ids or personal data."""
+"""Prometheus metrics of the shared runtime. Labels are low-cardinality: never ids or personal data.
+
+Every labelled counter's known label sets are exported at 0 from start-up (`consumer_known`,
+`producer_known`, `topic_known`), so `rate()`, `increase()` and `absent()` work before the first
+event. Durations are in seconds (Prometheus base units); the dashboards choose the display unit."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -33,3 +39,35 @@ CONSUMER_LAG = Gauge(
 OUTBOX_PENDING = Gauge(
     "dsr_outbox_pending_events", "Outbox events committed but not yet published", ["producer"]
 )
+
+HANDLED_OUTCOMES = ("handled", "duplicate", "dead_lettered")
+"""The outcomes of an event a consumer has a handler for; another type on its topic is `ignored`,
+and a message that cannot be decoded is counted under event type `unknown` as `dead_lettered`."""
+RETRY_KINDS = ("transient", "error")
+
+
+def consumer_known(
+    consumer: str, handled: Iterable[str], others: Iterable[str], reason_codes: Iterable[str]
+) -> None:
+    """Export a consumer's series at 0: its outcomes per event type, its dead letters per reason
+    code, its retries per kind and its handler times per event type handled."""
+    for event_type in handled:
+        HANDLER_SECONDS.labels(consumer, event_type)
+        for outcome in HANDLED_OUTCOMES:
+            EVENTS_CONSUMED.labels(consumer, event_type, outcome)
+    for event_type in others:
+        EVENTS_CONSUMED.labels(consumer, event_type, "ignored")
+    EVENTS_CONSUMED.labels(consumer, "unknown", "dead_lettered")
+    for reason in reason_codes:
+        DEAD_LETTERS.labels(consumer, reason)
+    for kind in RETRY_KINDS:
+        HANDLER_RETRIES.labels(consumer, kind)
+
+
+def producer_known(producer: str) -> None:
+    OUTBOX_PUBLISHED.labels(producer)
+    OUTBOX_PENDING.labels(producer)
+
+
+def topic_known(topic: str) -> None:
+    PARTITIONS_RESTARTED.labels(topic)

@@ -78,6 +78,34 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
                 )
             applied_now.append(migration.name)
             log.info("migration applied", extra={"migration": migration.name})
+        await analyse(conn, everything=bool(applied_now))
     finally:
         await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)
     return applied_now
+
+
+async def analyse(conn: asyncpg.Connection, *, everything: bool = False) -> list[str]:
+    """ANALYZE the ledger's tables that hold rows without statistics (restored from a dump, which
+    carries none), or every table holding rows when `everything` (migrations just changed them).
+
+    Never an empty table: analysed empty, a table is planned as 0 pages instead of the planner's
+    10-page floor for never-analysed ones, and every hot statement's generic plan cached then
+    becomes a sequential scan until autovacuum analyses it again (measured in
+    `tests/integration/test_ledger_plans.py`). An ANALYZE also invalidates the cached plans that
+    read the table, on every connection. Returns the tables analysed.
+    """
+    tables = [
+        r["name"]
+        for r in await conn.fetch(
+            """select c.oid::regclass::text as name from pg_class c
+               where c.relnamespace = current_schema()::regnamespace and c.relkind = 'r'
+                 and pg_relation_size(c.oid) > 0 and ($1 or c.reltuples < 0)
+               order by 1""",
+            everything,
+        )
+    ]
+    for table in tables:
+        await conn.execute(f"analyze {table}")
+    if tables:
+        log.info("ledger analysed", extra={"tables": len(tables)})
+    return tables

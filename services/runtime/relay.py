@@ -36,6 +36,7 @@ class OutboxRelay:
         self, producer_name: str, pool: asyncpg.Pool, producer: AIOKafkaProducer, settings: Settings
     ):
         self.name = producer_name
+        metrics.producer_known(producer_name)
         self.pool = pool
         self.producer = producer
         self.settings = settings

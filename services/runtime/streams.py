@@ -142,6 +142,7 @@ async def report_lag(app: faust.App, consumers: list[EventConsumer], every: floa
 
 def bind(app: faust.App, consumer: EventConsumer) -> None:
     """Run `consumer` as an agent over its topic's raw bytes (decoding is the consumer's job)."""
+    metrics.topic_known(consumer.settings.topic(consumer.topic))
     topic = app.topic(
         consumer.settings.topic(consumer.topic),
         key_type=bytes,

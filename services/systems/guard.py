@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from services.locator.metrics import CONNECTOR_ERRORS, CONNECTOR_SECONDS
+from services.locator.metrics import CONNECTOR_ERRORS, CONNECTOR_SECONDS, TIMEOUT
 from services.systems.contract import SystemUnknown
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class Retrying:
 
     def __init__(self, system: str, limits: Limits, transient: tuple[type[BaseException], ...]) -> None:
         self.system = system
+        CONNECTOR_SECONDS.labels(system)  # exported at 0 from start-up
+        CONNECTOR_ERRORS.labels(system, TIMEOUT)
         self.limits = limits
         self.transient: tuple[type[BaseException], ...] = (OSError, TimeoutError, SystemUnknown, *transient)
         self._down_until = 0.0

@@ -1,4 +1,7 @@
-"""The tracker's Prometheus metrics: low cardinality, no ids, references or personal data."""
+"""The tracker's Prometheus metrics: low cardinality, no ids, references or personal data.
+
+Durations are in seconds (the base unit; the dashboard shows days through the panel's unit). The
+SLA transitions' label sets are exported at 0 on import."""
 
 from __future__ import annotations
 
@@ -12,9 +15,13 @@ AT_RISK = Gauge("dsr_requests_at_risk", "Open requests with few days left")
 OVERDUE = Gauge("dsr_requests_overdue", "Open requests past their due date")
 SLA_TRANSITIONS = Counter("dsr_sla_transitions_total", "Requests that became at risk or overdue", ["state"])
 REDRIVES = Counter("dsr_redrives_total", "Stuck requests driven on by re-publishing their last event")
+DAY = 86400.0
 TIME_TO_COMPLETE = Histogram(
-    "dsr_request_time_to_complete_days",
-    "Days from receipt to a final status",
+    "dsr_request_time_to_complete_seconds",
+    "Seconds from receipt to a final status",
     ["type", "channel"],
-    buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 90),
+    buckets=tuple(days * DAY for days in (0.01, 0.1, 0.5, 1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 90)),
 )
+
+for _state in ("at_risk", "overdue"):
+    SLA_TRANSITIONS.labels(_state)

@@ -150,6 +150,10 @@ def test_every_alert_rule_names_exported_metrics() -> None:
         "DsrConnectorDown",
         "DsrOutboxLag",
         "DsrServiceDown",
+        "DsrErasureWaitingForSystem",
+        "DsrManualErasureOverdue",
+        "DsrErasureRescanFailed",
+        "DsrErasureOverdue",
     }
     _check(queries)
 

@@ -22,7 +22,8 @@ async def serving(spec: ServiceSpec, settings: Settings, port: int) -> AsyncIter
     task = asyncio.create_task(server.serve())
     try:
         async with asyncio.timeout(60):
-            while not server.started:
+            # serving starts at once; the service's runtime (ledger, broker) comes up behind it
+            while not server.started or app.state.runtime is None:
                 if task.done():
                     task.result()
                     raise AssertionError(f"{spec.name} stopped during start-up")

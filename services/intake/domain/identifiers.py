@@ -24,6 +24,22 @@ _SEPARATORS = re.compile(r"[\s.\-]")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 
 
+REASON_CODES = (
+    "invalid_national_id",
+    "synthetic_national_id",
+    "invalid_phone",
+    "invalid_email",
+    "invalid_reference",
+    "field_forbidden_for_channel",
+    "received_at_too_old",
+    "received_at_in_future",
+    "missing_corrections",
+    "missing_objection_grounds",
+)
+"""Every `InvalidIdentifier.reason_code` (here and in `submission.py`): an unusable submission on
+the intake topic is dead-lettered with one of them, so they are its dead-letter reason codes too."""
+
+
 class InvalidIdentifier(ValueError):
     """A field that cannot be used; `reason_code` and `message` never quote the value."""
 
