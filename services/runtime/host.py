@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +106,24 @@ async def _retry(what: str, attempt: Callable[[], Any], startup: Startup) -> Any
 
 
 async def start_runtime(spec: ServiceSpec, settings: Settings, startup: Startup | None = None) -> Runtime:
+    """Connect, migrate, start the producer, relay and consumers. Cancelled half-way (the service
+    stops while it still waits for a dependency), it stops what it had started: nothing is left
+    running behind a service that never became ready."""
     assert settings.database_url and settings.kafka_bootstrap, "database_url and kafka_bootstrap must be set"
     startup = startup or Startup()
+    started: list[Callable[[], Awaitable[Any]]] = []
+    try:
+        return await _start(spec, settings, startup, started)
+    except BaseException:
+        for stop in reversed(started):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stop(), 15)
+        raise
+
+
+async def _start(
+    spec: ServiceSpec, settings: Settings, startup: Startup, started: list[Callable[[], Awaitable[Any]]]
+) -> Runtime:
     pool = await _retry(
         "postgresql",
         lambda: create_pool(
@@ -115,6 +131,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings, startup: Startup 
         ),
         startup,
     )
+    started.append(pool.close)
 
     async def _migrate() -> None:
         async with pool.acquire() as conn:
@@ -123,17 +140,20 @@ async def start_runtime(spec: ServiceSpec, settings: Settings, startup: Startup 
     await _retry("migrations", _migrate, startup)
     await _retry("kafka topics", lambda: ensure_topics(settings), startup)
     producer = create_producer(settings, client_id=f"dsr-{spec.name}")
+    started.append(producer.stop)
     await _retry("kafka producer", producer.start, startup)
     relay = OutboxRelay(spec.name, pool, producer, settings)
     runtime = Runtime(spec.name, settings, pool, producer, DeadLetters(producer, settings, spec.name), relay)
     relay.start()
+    started.append(relay.stop)
     consumers = spec.consumers(runtime)
     if consumers:
-        runtime.stream_app = create_stream_app(spec.name, settings)
+        stream_app = runtime.stream_app = create_stream_app(spec.name, settings)
         for consumer in consumers:
-            bind(runtime.stream_app, consumer)
+            bind(stream_app, consumer)
         startup.waiting_for = "kafka consumers"
-        await runtime.stream_app.start()
+        started.append(stream_app.stop)
+        await stream_app.start()
     startup.waiting_for = None
     loops = list(spec.background(runtime))
     if runtime.stream_app is not None:
