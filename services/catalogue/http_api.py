@@ -79,6 +79,11 @@ class _Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def _exactly_one(self, first: str, second: str, why: str = "") -> None:
+        """A value is given by one of two fields (a variable or a file; a header or a query)."""
+        if (getattr(self, first) is None) == (getattr(self, second) is None):
+            raise ValueError(f"name exactly one of `{first}` or `{second}`{why}")
+
 
 def placeholders(template: object) -> set[str]:
     """Every placeholder name in a template (a string, or any JSON value holding strings)."""
@@ -141,8 +146,7 @@ class BearerAuth(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> BearerAuth:
-        if (self.token_env is None) == (self.token_file is None):
-            raise ValueError("name exactly one of `token_env` or `token_file`")
+        self._exactly_one("token_env", "token_file")
         return self
 
 
@@ -156,8 +160,7 @@ class BasicAuth(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> BasicAuth:
-        if (self.password_env is None) == (self.password_file is None):
-            raise ValueError("name exactly one of `password_env` or `password_file`")
+        self._exactly_one("password_env", "password_file")
         return self
 
 
@@ -172,10 +175,8 @@ class ApiKeyAuth(_Strict):
 
     @model_validator(mode="after")
     def _one_each(self) -> ApiKeyAuth:
-        if (self.key_env is None) == (self.key_file is None):
-            raise ValueError("name exactly one of `key_env` or `key_file`")
-        if (self.header is None) == (self.query is None):
-            raise ValueError("name exactly one of `header` or `query` (where the key is sent)")
+        self._exactly_one("key_env", "key_file")
+        self._exactly_one("header", "query", " (where the key is sent)")
         return self
 
 
@@ -208,8 +209,7 @@ class OAuth2ClientCredentials(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> OAuth2ClientCredentials:
-        if (self.client_secret_env is None) == (self.client_secret_file is None):
-            raise ValueError("name exactly one of `client_secret_env` or `client_secret_file`")
+        self._exactly_one("client_secret_env", "client_secret_file")
         return self
 
 

@@ -113,9 +113,7 @@ def _newsletter_sample(
     store = NewsletterStore(sources.newsletter_file(system, prefix))
     try:
         kind = KINDS[table]
-        top = max((r["id"] for r in store.find(kind, {}, limit=1, offset=0)[0]), default=0)
-        total = store.find(kind, {}, limit=1)[1]
-        top = max(top, total)
+        top = store.find(kind, {}, limit=1)[1]  # ids run 1..count, as the generator numbers rows
         rows = [store.get(kind, rng.randint(1, top)) for _ in range(want)] if top else []
         return [row for row in rows if row is not None]
     finally:
