@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import secrets
 import signal
 import time
 from pathlib import Path
@@ -16,6 +15,10 @@ from rich.console import Console
 
 from services.demo.newsletter_accounts import NewsletterServer, start_demo_newsletter
 from services.demo.placement import DemoSources
+from services.launcher.credentials import api_keys as local_api_keys
+from services.launcher.credentials import artifact_keys, console_env
+from services.launcher.ledger import LEDGER_DATABASE, prepare_ledger
+from services.launcher.stopping import Stop, ignore_signals, stop_on_signals
 from services.runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,8 +27,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="GDPR data subject request pipeline.", no_args_is_help=True, add_completion=False)
 console = Console(highlight=False)
-
-LEDGER_DATABASE = "dsr"
 
 
 def _service_spec(name: str):  # type: ignore[no-untyped-def]
@@ -58,97 +59,6 @@ def serve(service: Annotated[str, typer.Argument(help="intake, locator or fulfil
     run(spec, settings)
 
 
-def _artifact_keys(data_dir: Path) -> str:
-    """An artifact encryption key kept in the data directory, so extracts stay readable after a restart."""
-    from services.artifacts.sealing import new_key_spec
-
-    file = data_dir / "artifact-keys"
-    if file.exists():
-        return file.read_text().strip()
-    spec = new_key_spec()
-    file.touch(mode=0o600)
-    file.write_text(spec + "\n")
-    return spec
-
-
-def _api_keys(data_dir: Path) -> str:
-    """Generated keys for one agent, one system and one ops caller, kept across restarts."""
-    file = data_dir / "api-keys"
-    if file.exists():
-        return file.read_text().strip()
-    keys = ",".join(f"local-{role}:{role}:{secrets.token_urlsafe(24)}" for role in ("system", "agent", "ops"))
-    file.touch(mode=0o600)
-    file.write_text(keys + "\n")
-    return keys
-
-
-DEMO_CONSOLE_ACCOUNTS = (("demo-agent", "agent"), ("demo-dpo", "dpo"), ("demo-ops", "ops"))
-
-
-def _demo_console_logins(data_dir: Path) -> list[tuple[str, str, str]]:
-    """Demo console accounts (name, role, password), kept in the data directory like the API keys."""
-    file = data_dir / "console-accounts"
-    if file.exists():
-        return [
-            (name, role, password)
-            for name, role, password in (line.split(":", 2) for line in file.read_text().split())
-        ]
-    logins = [(name, role, secrets.token_urlsafe(12)) for name, role in DEMO_CONSOLE_ACCOUNTS]
-    file.touch(mode=0o600)
-    file.write_text("".join(f"{name}:{role}:{password}\n" for name, role, password in logins))
-    return logins
-
-
-def _console_env(demo: bool, data_dir: Path) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
-    """Console accounts come from configuration; only the demo makes its own (and, being local
-    HTTP, cookies without `Secure`)."""
-    from services.console.accounts import hash_password
-    from services.console.settings import ConsoleSettings
-
-    configured = ConsoleSettings().console_accounts
-    if configured or not demo:
-        return ({"DSR_CONSOLE_ACCOUNTS": configured} if configured else {}), []
-    logins = _demo_console_logins(data_dir)
-    spec = ",".join(f"{name}:{role}:{hash_password(password)}" for name, role, password in logins)
-    env = {"DSR_CONSOLE_ACCOUNTS": spec}
-    if "DSR_CONSOLE_COOKIE_SECURE" not in os.environ:
-        env["DSR_CONSOLE_COOKIE_SECURE"] = "false"
-    return env, logins
-
-
-async def _prepare_ledger(server_url: str | None, database_url: str, settings: Settings) -> None:
-    import asyncpg
-
-    from services.runtime.kafka import ensure_topics
-    from services.runtime.migrator import migrate
-
-    if server_url is not None:  # embedded server: make the ledger database on first start
-        conn = await asyncpg.connect(server_url)
-        try:
-            if not await conn.fetchval("select 1 from pg_database where datname = $1", LEDGER_DATABASE):
-                await conn.execute(f'create database "{LEDGER_DATABASE}"')
-        finally:
-            await conn.close()
-    conn = await asyncpg.connect(database_url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    await ensure_topics(settings)
-
-
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(signum: int, _frame: object) -> None:
-    raise _Stop()
-
-
-def _stop_on_sigterm() -> None:
-    signal.signal(signal.SIGTERM, _raise_stop)
-
-
 @app.command()
 def up(
     demo: Annotated[
@@ -179,8 +89,7 @@ def up(
         console.print(f"[red]Another `dsr up` is running on {data_dir}.[/red]")
         raise typer.Exit(1) from None
 
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
+    stop_on_signals(signal.SIGINT, signal.SIGTERM)
     postgres = None if settings.database_url else EmbeddedPostgres(data_dir / "postgres")
     broker = None if settings.kafka_bootstrap else EmbeddedBroker(data_dir / "broker")
     supervisor: Supervisor | None = None
@@ -194,8 +103,8 @@ def up(
             settings = settings.model_copy(
                 update={"database_url": database_url, "kafka_bootstrap": bootstrap}
             )
-            api_keys = settings.api_keys or _api_keys(data_dir)
-            asyncio.run(_prepare_ledger(server_url, database_url, settings))
+            api_keys = settings.api_keys or local_api_keys(data_dir)
+            asyncio.run(prepare_ledger(server_url, database_url, settings))
         sources = DemoSources(data_dir / "sources")
         if demo:
             newsletter, sources = start_demo_newsletter(data_dir, keep=True)
@@ -205,7 +114,7 @@ def up(
             "DSR_DATABASE_URL": database_url,
             "DSR_KAFKA_BOOTSTRAP": bootstrap,
             "DSR_API_KEYS": api_keys,
-            "DSR_ARTIFACT_KEYS": settings.artifact_keys or _artifact_keys(data_dir),
+            "DSR_ARTIFACT_KEYS": settings.artifact_keys or artifact_keys(data_dir),
             "DSR_DATA_DIR": str(data_dir),
             "DSR_DEMO": "true" if demo else "false",
             "DSR_ACCEPT_SYNTHETIC_IDS": "true" if demo or settings.accept_synthetic_ids else "false",
@@ -213,8 +122,8 @@ def up(
         if demo:
             mail_sink, mail_env = _demo_mail_sink(data_dir, settings.api_port)
             env.update(mail_env)
-        console_env, console_logins = _console_env(demo, data_dir)
-        env.update(console_env)
+        accounts_env, console_logins = console_env(demo, data_dir)
+        env.update(accounts_env)
         supervisor = Supervisor.for_services(env, data_dir / "logs", settings.api_port, workers)
         with console.status("Starting services..."):
             supervisor.start(settings.api_host)
@@ -241,14 +150,13 @@ def up(
             for name in supervisor.watch_once():
                 console.print(f"[yellow]{name} exited; restarted[/yellow]")
             time.sleep(0.2)
-    except _Stop:
+    except Stop:
         console.print("Stopping...")
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_signals()
         if supervisor is not None:
             supervisor.stop()
         if mail_sink is not None:
@@ -323,6 +231,7 @@ def _print_console(supervisor: Supervisor, logins: list[tuple[str, str, str]]) -
 
 def _mount_subcommands() -> None:
     from services.audit.cli import app as audit_app
+    from services.bench.cli import app as bench_app
     from services.catalogue.cli import app as catalogue_app
     from services.console.cli import app as console_app
     from services.demo.cli import app as demo_app
@@ -333,271 +242,10 @@ def _mount_subcommands() -> None:
     app.add_typer(audit_app, name="audit", help="The audit trail: verify its hash chains, anchor days.")
     app.add_typer(erasure_app, name="erasure", help="Erasure: replay the erasure ledger after a restore.")
     app.add_typer(console_app, name="console", help="The agent console: hash a password for an account.")
+    app.add_typer(bench_app, name="bench")
 
 
 _mount_subcommands()
-
-bench_app = typer.Typer(help="Benchmarks that print their figures.")
-app.add_typer(bench_app, name="bench")
-
-
-@bench_app.callback(invoke_without_command=True)
-def bench(
-    context: typer.Context,
-    subjects: Annotated[int, typer.Option(help="People loaded into the demo systems.")] = 100_000,
-    requests: Annotated[int, typer.Option(help="Requests of mixed types per worker count.")] = 6_000,
-    steady_requests: Annotated[int, typer.Option(help="Access requests of the fixed-rate phase.")] = 1_500,
-    rate: Annotated[float, typer.Option(help="Arrival rate of the fixed-rate phase (per second).")] = 50.0,
-    workers: Annotated[list[int], typer.Option(help="Workers per service; repeat to compare.")] = [1],  # noqa: B006
-    connections: Annotated[int, typer.Option(help="HTTP connections of the load client.")] = 32,
-    mix: Annotated[
-        list[str], typer.Option(help="Only these request types in the mixed phase; repeat (default: all).")
-    ] = [],  # noqa: B006
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON (the chart next to it).")] = Path(
-        "bench-results/pipeline.json"
-    ),
-) -> None:
-    """The whole pipeline: mixed requests through the public intake to their stored results."""
-    if context.invoked_subcommand is not None:
-        return
-    from services.launcher.pipeline_bench import BenchPlan, check_mix, run_bench
-
-    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
-    plan = BenchPlan(
-        subjects=subjects,
-        steady_requests=steady_requests,
-        steady_rate=rate,
-        mixed_requests=requests,
-        connections=connections,
-        workers=tuple(workers),
-        mix=tuple(mix),
-    )
-    try:
-        check_mix(plan.mix)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--mix") from None
-    try:
-        run_bench(plan, output=output, console=console)
-    except _Stop:
-        console.print("Stopped before the end; no figures written.")
-        raise typer.Exit(1) from None
-
-
-@bench_app.command("intake")
-def bench_intake(
-    requests: Annotated[int, typer.Option(help="HTTP requests per phase.")] = 10_000,
-    rate: Annotated[
-        float, typer.Option(help="Fixed arrival rate of the second HTTP phase (per second).")
-    ] = 1000,
-    events: Annotated[int, typer.Option(help="Kafka intake events.")] = 20_000,
-    workers: Annotated[int, typer.Option(help="Intake worker processes (sharing the API port).")] = 1,
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
-        "bench-results/intake.json"
-    ),
-) -> None:
-    """HTTP intake throughput and latency, and Kafka intake throughput, against a fresh ledger."""
-    import tempfile
-
-    from services.launcher.bench import process_ids, run_intake_bench, write_results
-    from services.launcher.embedded_broker import EmbeddedBroker
-    from services.launcher.embedded_postgres import EmbeddedPostgres
-    from services.launcher.ports import free_port, free_ports
-    from services.launcher.supervisor import Supervisor
-
-    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
-    root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
-    postgres, broker = EmbeddedPostgres(root / "postgres"), EmbeddedBroker(root / "broker")
-    supervisor: Supervisor | None = None
-    try:
-        with console.status("Starting PostgreSQL, the broker and intake..."):
-            server_url = postgres.start()
-            database_url = postgres.url(LEDGER_DATABASE)
-            bootstrap = broker.start()
-            settings = Settings(database_url=database_url, kafka_bootstrap=bootstrap)
-            key = secrets.token_urlsafe(24)
-            asyncio.run(_prepare_ledger(server_url, database_url, settings))
-            env = {
-                "DSR_DATABASE_URL": database_url,
-                "DSR_KAFKA_BOOTSTRAP": bootstrap,
-                "DSR_API_KEYS": f"bench:system:{key}",
-                "DSR_DATA_DIR": str(root),
-                "DSR_LOG_LEVEL": "WARNING",
-            }
-            supervisor = Supervisor.for_services(
-                env,
-                root / "logs",
-                free_port(),
-                workers=workers,
-                services=("intake",),
-                child_port=free_ports(),
-            )
-            supervisor.start()
-            supervisor.wait_ready(60)
-        with console.status("") as status:
-            results = asyncio.run(
-                run_intake_bench(
-                    supervisor.api_url,
-                    key,
-                    bootstrap,
-                    database_url,
-                    requests=requests,
-                    rate=rate,
-                    events=events,
-                    progress=lambda text: status.update(text),
-                    pids=process_ids(supervisor, postgres, broker),
-                )
-            )
-        write_results(output, results)
-        console.print(f"Figures written to {output}")
-    except _Stop:
-        console.print("Stopped before the end; no figures written.")
-        raise typer.Exit(1) from None
-    finally:
-        if supervisor is not None:
-            supervisor.stop()
-        broker.stop()
-        postgres.stop()
-
-
-@bench_app.command("erasure")
-def bench_erasure(
-    runs: Annotated[int, typer.Option(help="Subjects erased (after two warm-up runs).")] = 30,
-    subjects: Annotated[int, typer.Option(help="Demo people besides the showcase subjects.")] = 1000,
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
-        "bench-results/erasure.json"
-    ),
-) -> None:
-    """Erase a subject with records in every system: plan, execution, re-scan, certificate (JSON+HTML)."""
-    import json
-
-    from services.erasure.bench import main as run_bench
-
-    _stop_on_sigterm()
-    figures = json.dumps(run_bench(runs=runs, subjects=subjects, print_line=console.print), indent=2)
-    console.print(figures)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(figures + "\n")
-    console.print(f"Figures written to {output}")
-
-
-@bench_app.command("locator")
-def bench_locator(
-    subjects: Annotated[list[int], typer.Option(help="People loaded; repeat to compare sizes.")] = [10_000],  # noqa: B006
-    requests: Annotated[int, typer.Option(help="Subjects located per size.")] = 2000,
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
-        "bench-results/locator.json"
-    ),
-) -> None:
-    """Locate random subjects across every demo system, one at a time; p50/p99, queries, round trips."""
-    import json
-    import tempfile
-
-    from services.demo.loader import create_demo_systems
-    from services.launcher.embedded_postgres import EmbeddedPostgres
-    from services.locator.bench import bench_locate
-
-    _stop_on_sigterm()  # so that `finally` stops the embedded servers when the bench is killed
-    root = Path(tempfile.mkdtemp(prefix="dsr-bench-"))
-    postgres = EmbeddedPostgres(root / "postgres")
-    newsletter, sources = start_demo_newsletter(root, process=True)
-    results = {}
-    try:
-        server_url = postgres.start()
-        for size in subjects:
-            prefix = f"b{size}_"
-            with console.status(f"Loading {size:,} people into the demo systems..."):
-                asyncio.run(
-                    create_demo_systems(server_url, subjects=size, seed=42, prefix=prefix, sources=sources)
-                )
-            with console.status(f"Locating {requests:,} subjects among {size:,}..."):
-                figures = asyncio.run(
-                    bench_locate(server_url, prefix=prefix, requests=requests, sources=sources)
-                )
-            results[size] = figures.as_dict()
-            console.print(
-                f"{size:>10,} people: p50 {figures.p50_ms:.2f} ms  p99 {figures.p99_ms:.2f} ms  "
-                f"queries/request {figures.queries_per_request:.1f}  round trips/request "
-                f"{figures.round_trips_per_request:.1f}  (PostgreSQL systems alone: p50 "
-                f"{figures.postgresql_p50_ms:.2f} ms  p99 {figures.postgresql_p99_ms:.2f} ms)"
-            )
-        if len(subjects) > 1:
-            first, last = results[subjects[0]]["p50_ms"], results[subjects[-1]]["p50_ms"]
-            console.print(f"p50 growth {subjects[0]:,} → {subjects[-1]:,}: {100 * (last / first - 1):+.0f}%")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2) + "\n")
-        console.print(f"Figures written to {output}")
-    except _Stop:
-        console.print("Stopped before the end; no figures written.")
-        raise typer.Exit(1) from None
-    finally:
-        newsletter.stop()
-        postgres.stop()
-
-
-@bench_app.command("extract")
-def bench_extract(
-    records: Annotated[int, typer.Option(help="Records the subject holds across all systems.")] = 200,
-    iterations: Annotated[int, typer.Option(help="Extracts built for the JSON + HTML figure.")] = 50,
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
-        "bench-results/extract.json"
-    ),
-) -> None:
-    """Build, encrypt and store one subject's extract: p50/p95 of JSON + HTML, and of PDF."""
-    import json
-    import tempfile
-
-    from services.demo.loader import create_demo_systems
-    from services.fulfilment.bench import bench_extract as run
-    from services.launcher.embedded_postgres import EmbeddedPostgres
-
-    _stop_on_sigterm()  # so that `finally` stops the embedded server when the bench is killed
-    postgres = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="dsr-bench-")) / "postgres")
-    try:
-        server_url = postgres.start()
-        with console.status("Loading the demo systems..."):
-            asyncio.run(create_demo_systems(server_url, subjects=1000, seed=42, prefix="bx_"))
-        with console.status(f"Building {iterations} extracts of {records} records..."):
-            figures = asyncio.run(run(server_url, prefix="bx_", records=records, iterations=iterations))
-        for label, timing in (("read", figures.read), ("JSON+HTML", figures.json_html), ("PDF", figures.pdf)):
-            console.print(
-                f"{label:>10} ({figures.records} records): p50 {timing.p50_ms:.1f} ms  "
-                f"p95 {timing.p95_ms:.1f} ms  (CPU p50 {timing.cpu_p50_ms:.1f} ms)"
-            )
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(figures.as_dict(), indent=2) + "\n")
-        console.print(f"Figures written to {output}")
-    except _Stop:
-        console.print("Stopped before the end; no figures written.")
-        raise typer.Exit(1) from None
-    finally:
-        postgres.stop()
-
-
-@bench_app.command("engines")
-def bench_engines(
-    customers: Annotated[int, typer.Option(min=0, help="Filler customers, with a case each.")] = 100_000,
-    requests: Annotated[int, typer.Option(min=2, help="Measured searches, and locates, per engine.")] = 1000,
-    engine: Annotated[
-        list[str],
-        typer.Option(help="postgresql, sqlite, mariadb or http; repeat (default: all)."),
-    ] = [],  # noqa: B006
-    output: Annotated[Path, typer.Option(help="Where the figures go as JSON.")] = Path(
-        "bench-results/engines.json"
-    ),
-) -> None:
-    """One subject's search and locate on each engine through its adapter: p50/p99, statements, rounds."""
-    from services.systems.bench import ENGINES, EnginesPlan, run_engines_bench
-
-    unknown = sorted(set(engine) - set(ENGINES))
-    if unknown:
-        raise typer.BadParameter(f"{', '.join(unknown)}: one of {', '.join(ENGINES)}", param_hint="--engine")
-    _stop_on_sigterm()  # so that `finally` stops the servers the bench started when it is killed
-    plan = EnginesPlan(customers=customers, requests=requests, engines=tuple(engine) or ENGINES)
-    try:
-        run_engines_bench(plan, console=console, output=output)
-    except _Stop:
-        console.print("Stopped before the end; no figures written.")
-        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from services.locator.metrics import CONNECTOR_ERRORS, CONNECTOR_SECONDS, TIMEOUT
 from services.systems.contract import SystemUnknown
+from services.systems.metrics import CONNECTOR_ERRORS, CONNECTOR_SECONDS, TIMEOUT
 
 log = logging.getLogger(__name__)
 

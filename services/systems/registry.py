@@ -10,12 +10,12 @@ from pathlib import Path
 
 from services.catalogue.dsn import UnresolvedConnection, resolve_dsn
 from services.catalogue.model import Catalogue
-from services.locator.settings import LocatorSettings
 from services.systems.contract import SourceSystem
 from services.systems.drivers import missing_driver
 from services.systems.guard import Limits
 from services.systems.manual import manual_system, unresolved_system
 from services.systems.plan import SystemPlan, build_plans
+from services.systems.settings import SystemsSettings
 
 
 class SourceSystems(Mapping[str, SourceSystem]):
@@ -60,11 +60,11 @@ class SourceSystems(Mapping[str, SourceSystem]):
         server_url: str | None,
         read_only: bool,
         application_name: str,
-        settings: LocatorSettings | None = None,
+        settings: SystemsSettings | None = None,
         env: Mapping[str, str] | None = None,
     ) -> SourceSystems:
         """As the services build them: prefix, file directory and limits from `DSR_*` settings."""
-        settings = settings or LocatorSettings()
+        settings = settings or SystemsSettings()
         return cls(
             catalogue,
             server_url=server_url,

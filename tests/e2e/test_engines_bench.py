@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from services.bench.engines import EnginesPlan, filler_rows, run_engines_bench
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.launcher.mariadb import mariadb_available
-from services.systems.bench import EnginesPlan, filler_rows, run_engines_bench
 
 
 def test_filler_values_are_distinct_and_miss_the_sample_people() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from services.launcher.pipeline_bench import MIX, BenchPlan, mixed_types, run_bench
+from services.bench.pipeline import MIX, BenchPlan, mixed_types, run_bench
 
 
 def test_the_mix_follows_its_weights_and_can_be_narrowed() -> None:

@@ -22,9 +22,9 @@ from pathlib import Path
 from services.demo.loader import create_demo_systems
 from services.demo.newsletter_accounts import NewsletterServer
 from services.demo.placement import DemoSources
-from services.launcher.cli import LEDGER_DATABASE, _prepare_ledger
 from services.launcher.embedded_broker import EmbeddedBroker
 from services.launcher.embedded_postgres import EmbeddedPostgres
+from services.launcher.ledger import LEDGER_DATABASE, prepare_ledger
 from services.launcher.ports import free_port
 from services.notifier.sink import MailSink
 from services.runtime.settings import Settings
@@ -130,7 +130,7 @@ class Cluster:
             outbox_poll_seconds=0.5,
             consumer_commit_interval=0.5,
         )
-        await _prepare_ledger(self.ledger_server.url(), self.database_url, self.settings)
+        await prepare_ledger(self.ledger_server.url(), self.database_url, self.settings)
         env = {
             **FAST,
             **self.sources.env(""),

@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from schemas.registry import DEAD_LETTER, NOTICES
+from services.bench.pipeline import sample_people
 from services.demo.showcase import showcase_subjects
-from services.launcher.pipeline_bench import sample_people
 from tests.fault.checker import Finding, Ledger, check, personal_data_leaks
 from tests.fault.cluster import SYSTEM_KEY, Cluster
 from tests.fault.history import History

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
 import time
@@ -17,16 +16,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
-if TYPE_CHECKING:
-    from services.launcher.embedded_broker import EmbeddedBroker
-    from services.launcher.embedded_postgres import EmbeddedPostgres
-    from services.launcher.supervisor import Supervisor
-
+from services.bench.measure import Connection, cpu_per_request, cpu_seconds
 from services.demo import mod11
 
 console = Console(highlight=False)
@@ -67,47 +61,6 @@ class LatencyLog:
             return float("nan")
         ordered = sorted(self.seconds)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection that sends pre-built POSTs and reads status + body."""
-
-    def __init__(self, host: str, port: int, key: str):
-        self.host, self.port, self.key = host, port, key
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    def request(self, body: bytes) -> bytes:
-        return (
-            f"POST /v1/requests HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
-
-    async def post(self, body: bytes) -> int:
-        return (await self.exchange(body))[0]
-
-    async def exchange(self, body: bytes) -> tuple[int, bytes]:
-        """POST `body`; the response's status and body."""
-        assert self.reader is not None and self.writer is not None
-        self.writer.write(self.request(body))
-        status_line = await self.reader.readline()
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        payload = await self.reader.readexactly(length)
-        return int(status_line.split()[1]), payload
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
 
 
 async def closed_loop(
@@ -251,44 +204,6 @@ def report_http(name: str, log: LatencyLog, elapsed: float | None) -> dict[str, 
     return figures
 
 
-def process_ids(
-    supervisor: Supervisor, postgres: EmbeddedPostgres, broker: EmbeddedBroker | None = None
-) -> dict[str, int]:
-    """The processes whose CPU a bench accounts for: every service worker, PostgreSQL, the broker."""
-    pids: dict[str, int] = {c.name: c.process.pid for c in supervisor.children if c.process is not None}
-    pids["postgresql"] = postgres.pid()
-    if broker is not None and broker.process is not None:
-        pids["broker"] = broker.process.pid
-    return pids
-
-
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each named process and its children (PostgreSQL's backends)."""
-    import psutil
-
-    used = {}
-    for name, pid in pids.items():
-        try:
-            proc = psutil.Process(pid)
-            procs = [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-        total = 0.0
-        for p in procs:
-            try:
-                times = p.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        used[name] = total
-    used["bench client"] = sum(os.times()[:2])
-    return used
-
-
-def cpu_per_request(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
-    return {name: (after[name] - before.get(name, 0.0)) / max(count, 1) * 1000 for name in after}
-
-
 async def run_intake_bench(
     api: str,
     key: str,
@@ -330,8 +245,3 @@ async def run_intake_bench(
     console.print(f"{'Kafka intake':<28} per_second {per_second:,.1f}  ({events} events)")
     results["kafka"] = {"events": events, "per_second": per_second}
     return results
-
-
-def write_results(path: Path, results: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""The locator's Prometheus metrics, labelled by source system (and an error's cause code) only.
+"""The source systems' Prometheus metrics (every service that reads or changes them), labelled by source system (and an error's cause code) only.
 
 Every system's series are exported at 0 when its connection is built (`services/systems/guard.py`):
 the latency histogram and the errors with cause `TimeoutError` (a call past its timeout), so

@@ -1,0 +1,1 @@
+"""Benchmarks (`dsr bench ...`): tooling that measures the services, not a service itself."""
