@@ -40,10 +40,56 @@ class AutomatedDecisionView(_Part):
 
 
 class Redaction(_Part):
-    """A field left out because it is about another person (Art. 15(4))."""
+    """Something about another person left out of a field (Art. 15(4)): the whole field
+    (`another_person`), identifiers inside a free text, each replaced by a marker saying what was
+    withheld (`another_persons_identifier`, one entry per kind with its count), or a whole free text
+    a reviewer withheld because it is about someone else (`mentions_another_person`). Never the value."""
 
     field: str
-    reason: Literal["another_person"] = "another_person"
+    reason: Literal["another_person", "another_persons_identifier", "mentions_another_person"] = (
+        "another_person"
+    )
+    withheld: (
+        Literal[
+            "national_id",
+            "d_number",
+            "phone",
+            "email",
+            "bank_account",
+            "case_number",
+            "customer_number",
+            "invoice_number",
+        ]
+        | None
+    ) = Field(None, description="For `another_persons_identifier`: the kind of identifier withheld.")
+    count: int | None = Field(
+        None, ge=1, description="For `another_persons_identifier`: how many of that kind the text held."
+    )
+
+
+class PurposeStopped(_Part):
+    """A purpose that no longer uses the record, since when and why (Art. 7(3): a withdrawn
+    consent stops what rests on it, and only that)."""
+
+    on: dt.datetime = Field(description="When the purpose stopped for the record.")
+    because: Literal["consent_withdrawn"] = Field(description="Why: the subject withdrew their consent.")
+    because_text: str = Field(description="The reason in the extract's language.")
+    request_reference: str | None = Field(
+        None,
+        description="The request that stopped it (the subject's withdrawal); left out of an extract "
+        "answered on a confirmed email alone.",
+    )
+
+
+class RecordPurpose(_Part):
+    """One purpose a register's records are processed for, on the one legal basis it rests on."""
+
+    purpose: str = Field(description="The purpose, as the data catalogue states it.")
+    legal_basis: str = Field(description="The GDPR article it rests on, e.g. 'GDPR Art. 6(1)(f)'.")
+    basis: str = Field(description="That basis in words, in the extract's language.")
+    stopped: PurposeStopped | None = Field(
+        None, description="Set when the purpose no longer uses this record; absent, the purpose goes on."
+    )
 
 
 class ExtractRecord(_Part):
@@ -55,7 +101,17 @@ class ExtractRecord(_Part):
     data: dict[str, Any] = Field(description="The subject's own fields of the record, by column name.")
     categories: list[str] = Field(description="The data categories of those fields (taxonomy names).")
     purpose: str
-    legal_basis: list[str] = Field(min_length=1, description="GDPR articles, e.g. 'GDPR Art. 6(1)(b)'.")
+    legal_basis: list[str] = Field(
+        min_length=1,
+        description="GDPR articles the record is processed on, e.g. 'GDPR Art. 6(1)(b)'; a basis whose "
+        "every purpose has stopped for the record (see `purposes`) is left out.",
+    )
+    purposes: list[RecordPurpose] = Field(
+        default_factory=list,
+        description="For a register processed for several purposes on different bases: each purpose "
+        "with its own basis, and for this record which have stopped (a withdrawn consent) and which "
+        "go on. Empty when `purpose` and `legal_basis` say it for the whole register.",
+    )
     recipients: list[str]
     retention: RetentionView
     source: list[str] = Field(
@@ -73,7 +129,9 @@ class ExtractRecord(_Part):
         description="Special-category fields a reviewer withheld (the review's reason is on file).",
     )
     redacted: list[Redaction] = Field(
-        default_factory=list, description="Fields about another person, left out (Art. 15(4))."
+        default_factory=list,
+        description="What was left out because it is about another person (Art. 15(4)): fields, and "
+        "identifiers inside free text (replaced there by a marker).",
     )
 
 

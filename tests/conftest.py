@@ -114,7 +114,7 @@ async def settings(database_url: str, broker: EmbeddedBroker, tmp_path: Path) ->
         topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
         data_dir=tmp_path / "data",
         api_keys="test-system:system:system-secret-0123456789,test-agent:agent:agent-secret-0123456789,"
-        "test-ops:ops:ops-secret-01234567890",
+        "test-ops:ops:ops-secret-01234567890,test-dpo:dpo:dpo-secret-01234567890",
         artifact_keys="k2:" + "B" * 43 + ",k1:" + "A" * 43,
         outbox_poll_seconds=0.5,
         consumer_commit_interval=0.5,

@@ -94,24 +94,34 @@ class ArtifactStore:
         valid_for: timedelta,
         now: datetime,
     ) -> str:
-        """A one-time token for the artifact; only its hash is stored."""
+        """A one-time token for the artifact; only its hash is stored.
+
+        One live link per artifact and recipient: a new one ends the recipient's earlier links that
+        were not used yet (a listing called again, a status page opened twice), so a link copied
+        from an old page or mail no longer opens the file. Serialised per artifact and recipient."""
         token = new_token()
-        request_id = await conn.fetchval(
-            """with t as (insert into download_tokens (token_hash, artifact_id, issued_to, expires_at)
+        await conn.execute(
+            "select pg_advisory_xact_lock(hashtextextended($1, 0))", f"dsr:link:{artifact_id}:{issued_to}"
+        )
+        row = await conn.fetchrow(
+            """with ended as (update download_tokens set expires_at = $5
+                              where artifact_id = $2 and issued_to = $3 and used_at is null
+                                and expires_at > $5
+                              returning 1),
+                    t as (insert into download_tokens (token_hash, artifact_id, issued_to, expires_at)
                           values ($1, $2, $3, $4) returning artifact_id)
-               select a.request_id from artifacts a join t on t.artifact_id = a.id""",
+               select a.request_id, (select count(*) from ended) as ended
+               from artifacts a join t on t.artifact_id = a.id""",
             _hash(token),
             artifact_id,
             issued_to,
             now + valid_for,
+            now,
         )
-        await audit(
-            conn,
-            request_id,
-            issued_to,
-            "download_link_issued",
-            {"artifact": str(artifact_id), "expires": now + valid_for},
-        )
+        detail: dict[str, object] = {"artifact": str(artifact_id), "expires": now + valid_for}
+        if row["ended"]:
+            detail["ended_earlier"] = row["ended"]
+        await audit(conn, row["request_id"], issued_to, "download_link_issued", detail)
         return token
 
     async def redeem(self, conn: asyncpg.Connection, token: str, *, now: datetime) -> Download | Refused:

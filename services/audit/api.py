@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
+from services.api.auth import ApiKey, allowed
+from services.api.web import runtime_pool
 from services.audit.export import MEDIA_TYPES, export
-from services.intake.auth import ApiKey, Role, require
-from services.intake.http import runtime_pool
+from services.authority import Action
 
 router = APIRouter(tags=["audit"])
-
-STAFF = require(Role.agent, Role.ops)
 
 
 @router.get(
@@ -26,7 +25,7 @@ STAFF = require(Role.agent, Role.ops)
 async def audit_export(
     request_id: uuid.UUID,
     request: Request,
-    caller: Annotated[ApiKey, STAFF],
+    caller: Annotated[ApiKey, allowed(Action.export_audit)],
     format: Annotated[Literal["json", "pdf"], Query()] = "json",
 ) -> Response:
     async with runtime_pool(request).acquire() as conn:

@@ -97,7 +97,19 @@ def resolve_column(
     return table_name, last
 
 
+UNREVIEWED = "not reviewed yet (`review: suggested`: a draft of `dsr catalogue scaffold`)"
+"""How every unreviewed entry's problem starts: a draft is never used by accident."""
+
+
 def _system(name: str, system: System, context: Context) -> Iterator[tuple[Path, str]]:
+    if system.review is not None:
+        yield (
+            ("review",),
+            (
+                f"{UNREVIEWED}: check the title, description, connection and role against the system, "
+                "then delete the line"
+            ),
+        )
     rule = system.role.controller
     if rule is not None and not context.broken(name, rule.table):
         if rule.table not in system.tables:
@@ -114,6 +126,17 @@ def _table(
     system_name: str, system: System, name: str, table: Table, context: Context
 ) -> Iterator[tuple[Path, str]]:
     broken = context.broken_tables.get(system_name, frozenset())
+    if table.review is not None:
+        yield (
+            ("review",),
+            (
+                f"{UNREVIEWED}: state what the table holds and the rules for it (purpose, legal basis, "
+                "recipients, sources, retention, erasure, restriction), check its keys and references, "
+                "then delete the line"
+            ),
+        )
+    if table.purpose is not None and not table.purpose.strip():
+        yield ("purpose",), "is empty: state why the table's data is processed (Art. 15(1)(a)), or remove it"
     for index, key in enumerate(table.primary_key):
         if key not in table.columns:
             yield ("primary_key", index), f"primary key column {key!r} is not a column of the table"
@@ -175,6 +198,15 @@ def _columns(
 ) -> Iterator[tuple[Path, str]]:
     for column_name, column in table.columns.items():
         at: Path = ("columns", column_name)
+        if column.review is not None:
+            suggested = f" and identifier ({column.identifier.value})" if column.identifier else ""
+            yield (
+                (*at, "review"),
+                (
+                    f"{UNREVIEWED}: check its type, categories{suggested} against the system's data, "
+                    "then delete the line"
+                ),
+            )
         for index, category in enumerate(column.categories):
             if categories is not None and category not in categories:
                 yield (*at, "categories", index), f"unknown data category {category!r} (taxonomy.yaml)"

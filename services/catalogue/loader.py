@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -94,7 +94,7 @@ class _Report:
             for error in exc.errors(include_url=False):
                 path = (*prefix, *error["loc"])
                 self.malformed.setdefault(file, []).append(path)
-                self.add(file, path, error["msg"].removeprefix("Value error, "))
+                self.add(file, path, _message(error))
             return None
 
     def near_malformed(self, file: Path, path: FieldPath) -> bool:
@@ -102,6 +102,17 @@ class _Report:
         return any(
             bad[: len(path)] == path or path[: len(bad)] == bad for bad in self.malformed.get(file, ())
         )
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, said plainly where a required field is empty (a scaffold's draft leaves
+    what it cannot know empty: the problem names the field and that it is empty)."""
+    minimum = (error.get("ctx") or {}).get("min_length")
+    if error["type"] == "string_too_short" and minimum == 1:
+        return "is empty: fill it in"
+    if error["type"] == "too_short" and minimum == 1:
+        return "is empty: name at least one"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def load_catalogue(path: Path | str) -> Catalogue:
@@ -215,7 +226,10 @@ def _stand_in_header(data: dict[str, Any]) -> SystemHeader:
         database=None, env=None
     )
     api = _quietly(HttpApi, data.get("api"))
-    return SystemHeader.model_construct(title="", description="", connection=connection, role=role, api=api)
+    review: Literal["suggested"] | None = "suggested" if data.get("review") == "suggested" else None
+    return SystemHeader.model_construct(
+        title="", description="", connection=connection, role=role, api=api, review=review
+    )
 
 
 def _partial_table(raw: dict[str, Any]) -> Table:

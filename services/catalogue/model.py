@@ -53,6 +53,14 @@ def period_parts(period: str) -> tuple[int, int, int]:
     return years, months, days
 
 
+Review = Literal["suggested"]
+"""`suggested`: a machine's draft (`dsr catalogue scaffold`) nobody has checked yet. The checker
+refuses it, so a draft is never used by accident; a person confirms the entry by deleting the line."""
+
+Evidence = Annotated[list[str], Field(description="What the scaffold saw (counts only, never a value).")]
+"""Sentences such as "31 of 50 sampled values are valid national ids": documentation, never read."""
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must not silently drop a rule."""
 
@@ -279,7 +287,34 @@ class Column(Strict):
         "(a case number names the case and its debtor; the same number elsewhere only mentions the case).",
     )
     rectifiable: bool = False
+    kept_as_is: str | None = Field(
+        None,
+        min_length=1,
+        description="Why this column is not corrected on a rectification (a historical record kept as "
+        "it was written): told to the subject when it still holds a value they had corrected.",
+    )
+    free_text: bool = Field(
+        False,
+        description="What people write in their own words (call notes, letters, case notes, messages): "
+        "it can name other people, so an extract scans it and withholds their identifiers (Art. 15(4)).",
+    )
     description: str | None = None
+    review: Review | None = None
+    evidence: Evidence = []
+
+    @model_validator(mode="after")
+    def _kept_as_is_or_rectifiable(self) -> Column:
+        if self.kept_as_is is not None and self.rectifiable:
+            raise ValueError("a column is `rectifiable` or `kept_as_is` (with the reason), not both")
+        return self
+
+    @model_validator(mode="after")
+    def _free_text_is_prose(self) -> Column:
+        if self.free_text and self.type is not ColumnType.text:
+            raise ValueError(f"`free_text` marks a text column; this one is {self.type.value!r}")
+        if self.free_text and self.identifier is not None:
+            raise ValueError("a `free_text` column is prose, not an identifier: drop one of the two")
+        return self
 
 
 class RetentionKind(StrEnum):
@@ -376,6 +411,50 @@ class Restriction(Strict):
     column: ColumnPath
 
 
+CONSENT: LegalBasis = "6(1)(a)"
+"""Consent (Art. 6(1)(a)): withdrawing it stops what rests on it (Art. 7(3)), nothing else."""
+
+
+class PurposeRestriction(Strict):
+    """A boolean column of the table, set when one purpose stops for the row: the row stays in
+    use for the table's other purposes (unlike the table's `restriction`, which stops them all)."""
+
+    column: Name
+
+
+class Purpose(Strict):
+    """One purpose the table's data is processed for and the one legal basis it rests on.
+
+    A table on consent and another basis says per purpose which rests on which, so that a withdrawn
+    consent stops only the purposes that rest on it (Art. 7(3)) and the others go on. A purpose on
+    consent says how it stops: the columns held for it alone (`columns`, emptied) and/or a mark
+    (`restriction`, set)."""
+
+    purpose: str = Field(min_length=1, description="What the subject is told (Art. 13(1)(c), 15(1)(a)).")
+    legal_basis: LegalBasis
+    columns: list[Name] = Field(
+        [], description="Columns held for this purpose only: emptied when its consent is withdrawn."
+    )
+    restriction: PurposeRestriction | None = Field(
+        None, description="A boolean column set when its consent is withdrawn: the purpose stops for the row."
+    )
+
+    @model_validator(mode="after")
+    def _stops_only_on_consent(self) -> Purpose:
+        if self.legal_basis != CONSENT and (self.columns or self.restriction is not None):
+            raise ValueError(
+                "only a purpose resting on consent (6(1)(a)) names `columns` or a `restriction`: "
+                "they say how it stops when the consent is withdrawn"
+            )
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError("`columns` names a column twice")
+        return self
+
+    @property
+    def on_consent(self) -> bool:
+        return self.legal_basis == CONSENT
+
+
 class AutomatedDecision(Strict):
     """Art. 22 and 15(1)(h): the logic involved and its significance for the subject."""
 
@@ -398,6 +477,76 @@ class Table(Strict):
     erasure: Erasure | None = None
     restriction: Restriction | None = None
     automated_decision: AutomatedDecision | None = None
+    review: Review | None = None
+    evidence: Evidence = []
+    purposes: list[Purpose] = Field(
+        [],
+        description="Per purpose, the legal basis it rests on; required when `legal_basis` joins consent "
+        "to another basis, so that a withdrawn consent stops only what rests on it.",
+    )
+
+    @model_validator(mode="after")
+    def _purposes_fit(self) -> Table:
+        """Every purpose's basis is the table's, every Art. 6 basis of the table has a purpose, and a
+        consent purpose next to another basis says how it stops, with columns of this table."""
+        if "columns" not in self.__dict__:  # a partial table the loader probes field by field
+            return self
+        bases = [b for b in self.legal_basis if b.startswith("6(")]
+        mixed = CONSENT in bases and len(set(bases)) > 1
+        if not self.purposes:
+            if mixed:
+                raise ValueError(
+                    "`legal_basis` joins consent to another basis: list the `purposes`, each with the one "
+                    "basis it rests on, so that a withdrawn consent stops only what rests on it"
+                )
+            return self
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        for index, purpose in enumerate(self.purposes):
+            at = f"purposes.{index}"
+            if purpose.legal_basis not in self.legal_basis:
+                problems.append(
+                    f"{at}.legal_basis: {purpose.legal_basis} is not among the table's legal_basis"
+                )
+            if mixed and purpose.on_consent and not purpose.columns and purpose.restriction is None:
+                problems.append(
+                    f"{at}: a purpose on consent next to another basis says how it stops: the `columns` "
+                    "held for it alone (emptied) or a `restriction` column (set)"
+                )
+            for position, column in enumerate(purpose.columns):
+                where = f"{at}.columns.{position}"
+                if column not in self.columns:
+                    problems.append(f"{where}: no column {column!r} in the table")
+                elif column in self.primary_key:
+                    problems.append(f"{where}: a primary key column cannot be emptied")
+                elif column in seen:
+                    problems.append(f"{where}: {column!r} is held for purposes.{seen[column]} already")
+                seen.setdefault(column, index)
+            if purpose.restriction is not None:
+                mark = purpose.restriction.column
+                spec = self.columns.get(mark)
+                if spec is None:
+                    problems.append(f"{at}.restriction.column: no column {mark!r} in the table")
+                elif spec.type is not ColumnType.boolean:
+                    problems.append(f"{at}.restriction.column: {mark!r} must be a boolean column")
+                elif self.restriction is not None and self.restriction.column == mark:
+                    problems.append(
+                        f"{at}.restriction.column: {mark!r} is the table's restriction (it stops every "
+                        "purpose); a purpose's mark is a column of its own"
+                    )
+        for basis in bases:
+            if not any(p.legal_basis == basis for p in self.purposes):
+                problems.append(f"purposes: no purpose rests on {basis}, one of the table's legal_basis")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def consent_purposes(self) -> list[Purpose]:
+        return [p for p in self.purposes if p.on_consent]
+
+    def other_purposes(self) -> list[Purpose]:
+        """The purposes a withdrawn consent leaves going (those on another basis)."""
+        return [p for p in self.purposes if not p.on_consent]
 
     def sql_type(self, column: str) -> str:
         """`column`'s PostgreSQL type: keys travel as text and are cast to it, so that the column's
@@ -417,6 +566,8 @@ class SystemHeader(Strict):
         validate_default=True,
         description="An `http` system's API: auth, limits and a resource per table (http_api.py).",
     )
+    review: Review | None = None
+    evidence: Evidence = []
 
     @field_validator("api")
     @classmethod

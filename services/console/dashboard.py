@@ -8,19 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from services.api.web import runtime_pool
+from services.authority import Action
 from services.console import sessions, sla
 from services.console.i18n import translator
 from services.console.web import (
-    POLLING_WATCHERS,
-    WATCHERS,
     at_risk_days,
+    guard,
     language,
     render,
     today,
 )
-from services.intake.http import runtime_pool
 
 router = APIRouter(include_in_schema=False)
+
+WATCHERS = guard(Action.watch_sla)
+POLLING_WATCHERS = guard(Action.watch_sla, touch=False)  # polling does not keep a session alive
 
 
 @router.get("/sla")

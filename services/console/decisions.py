@@ -2,8 +2,10 @@
 
 Each is a label and a handler that calls the same service function as the API: the erasure plan's
 approval or rejection (`services.erasure.review`), the objection decision (`Rights.decide_objection`),
-the special-category release (`services.fulfilment.review.decide`), a refusal. The route checks the
-`dpo` role before any handler runs, so an agent cannot reach one by crafting the request.
+the special-category release (`services.fulfilment.review.decide`), a refusal. Each names its
+action in the product's authority table (`services.authority`), the same action the API's route
+for it takes, and each has a route of its own whose guard checks that action before any handler
+runs, so an agent cannot reach one by crafting the request, on either surface.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import asyncpg
 from fastapi import Request
 
 from schemas.requests import RequestStatus
-from services.intake.service import Conflict
+from services.authority import Action
+from services.intake.errors import Conflict
 from services.runtime.ledger import change_status
 from services.runtime.lifecycle import IllegalTransition
 
@@ -32,6 +35,8 @@ def _always(_status: str, _type: str, _plan: str | None) -> bool:
 class DpoDecision:
     label: str  # an i18n key
     handler: Handler
+    action: Action
+    """The authority table's action (who may take it)."""
     form: str = "_dpo_reason.html"
     """The form's fields (a template in `services/console/templates/`): a reason by default."""
     applies: Callable[[str, str, str | None], bool] = _always
@@ -137,17 +142,23 @@ def _objection(upheld: bool, outcome: str | None) -> Handler:
     return handler
 
 
+_PLAN, _OBJECTION, _SPECIAL = Action.decide_plan, Action.decide_objection, Action.release_special
+
 DPO_DECISIONS: dict[str, DpoDecision] = {
-    "approve_plan": DpoDecision("approve_plan", approve_plan, applies=_plan_waits),
-    "reject_plan": DpoDecision("reject_plan", reject_plan, applies=_plan_waits),
-    "release_special": DpoDecision("release_special", _special("release"), applies=_special_waits),
-    "withhold_special": DpoDecision("withhold_special", _special("withhold"), applies=_special_waits),
+    "approve_plan": DpoDecision("approve_plan", approve_plan, _PLAN, applies=_plan_waits),
+    "reject_plan": DpoDecision("reject_plan", reject_plan, _PLAN, applies=_plan_waits),
+    "release_special": DpoDecision("release_special", _special("release"), _SPECIAL, applies=_special_waits),
+    "withhold_special": DpoDecision(
+        "withhold_special", _special("withhold"), _SPECIAL, applies=_special_waits
+    ),
     "uphold_objection_restrict": DpoDecision(
-        "uphold_objection_restrict", _objection(True, "restrict"), applies=_objection_open
+        "uphold_objection_restrict", _objection(True, "restrict"), _OBJECTION, applies=_objection_open
     ),
     "uphold_objection_erase": DpoDecision(
-        "uphold_objection_erase", _objection(True, "erase"), applies=_objection_open
+        "uphold_objection_erase", _objection(True, "erase"), _OBJECTION, applies=_objection_open
     ),
-    "dismiss_objection": DpoDecision("dismiss_objection", _objection(False, None), applies=_objection_open),
-    "refuse": DpoDecision("refuse", refuse),
+    "dismiss_objection": DpoDecision(
+        "dismiss_objection", _objection(False, None), _OBJECTION, applies=_objection_open
+    ),
+    "refuse": DpoDecision("refuse", refuse, Action.refuse),
 }

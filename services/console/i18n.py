@@ -287,6 +287,75 @@ _TEXT: dict[str, tuple[str, str]] = {
     "st_cancelled": ("Trukket tilbake", "Cancelled"),
     "lang_nb": ("Norsk bokmål", "Norwegian bokmål"),
     "lang_en": ("Engelsk", "English"),
+    # the catalogue's drift (services/console/drift.py)
+    "drift": ("Avvik i datakatalogen", "Catalogue drift"),
+    "drift_help": (
+        "Den planlagte kontrollen sammenligner hvert systems tabeller og kolonner med datakatalogen. "
+        "Personopplysninger katalogen ikke beskriver, blir ikke funnet ved innsyn eller sletting: "
+        "beskriv dem i catalogue/systems/<system>.yaml. Forslagene er skaffoldens, med antall som "
+        "grunnlag, aldri verdier.",
+        "The scheduled check compares every system's tables and columns with the data catalogue. "
+        "Personal data the catalogue does not describe is missed by access and erasure requests: "
+        "describe it in catalogue/systems/<system>.yaml. The suggestions are the scaffold's, with "
+        "counts as evidence, never values.",
+    ),
+    "drift_queue": ("Avvik i datakatalogen", "Catalogue drift"),
+    "drift_queue_entry": (
+        "personopplysninger katalogen ikke beskriver",
+        "personal data the catalogue does not describe",
+    ),
+    "drift_findings": ("funn", "finding(s)"),
+    "drift_since": ("siden", "since"),
+    "drift_where": ("Hvor", "Where"),
+    "drift_first_seen": ("Først sett", "First seen"),
+    "drift_last_seen": ("Sist sett", "Last seen"),
+    "drift_last_check": ("Sist kontrollert", "Last checked"),
+    "drift_next_check": ("neste kontroll", "next check"),
+    "drift_never_checked": ("Ikke kontrollert ennå.", "Not checked yet."),
+    "drift_personal_findings": ("Personopplysninger uten beskrivelse", "Personal data not described"),
+    "drift_other_findings": ("Andre avvik", "Other drift"),
+    "drift_none_personal": (
+        "Ingen: katalogen beskriver alle personopplysninger kontrollen fant.",
+        "None: the catalogue describes all personal data the check found.",
+    ),
+    "drift_none_other": ("Ingen.", "None."),
+    "drift_systems": ("Systemer", "Systems"),
+    "drift_system": ("System", "System"),
+    "drift_checked_at": ("Kontrollert", "Checked"),
+    "drift_outcome": ("Resultat", "Outcome"),
+    "drift_outcome_checked": ("kontrollert", "checked"),
+    "drift_outcome_unreachable": ("ikke tilgjengelig", "unreachable"),
+    "drift_outcome_not_checkable": (
+        "kan ikke kontrolleres (API eller manuelt)",
+        "not checkable (API or manual)",
+    ),
+    "drift_undescribed": ("Kolonner uten beskrivelse", "Undescribed columns"),
+    "drift_undescribed_personal": ("Av dem personopplysninger", "Of which personal"),
+    "drift_personal": ("personopplysning", "personal"),
+    "drift_columns": ("kolonner", "columns"),
+    "drift_no_suggestion": ("intet forslag", "no suggestion"),
+    "drift_free_text": ("fritekst", "free text"),
+    "drift_kind_undescribed_table": ("Tabell som ikke er i katalogen", "Table not in the catalogue"),
+    "drift_kind_undescribed_column": ("Kolonne som ikke er i katalogen", "Column not in the catalogue"),
+    "drift_kind_missing_table": (
+        "Katalogført tabell finnes ikke lenger",
+        "Catalogued table no longer exists",
+    ),
+    "drift_kind_missing_column": (
+        "Katalogført kolonne finnes ikke lenger",
+        "Catalogued column no longer exists",
+    ),
+    "drift_kind_type_changed": ("Endret type", "Type changed"),
+    "drift_kind_looks_personal_now": (
+        "Katalogført uten personopplysninger, men verdiene ser ut som identifikatorer",
+        "Catalogued as non-personal, but its values look like identifiers",
+    ),
+    "drift_identifier_national_id": ("fødselsnummer", "national id"),
+    "drift_identifier_email": ("e-postadresse", "email address"),
+    "drift_identifier_phone": ("telefonnummer", "phone number"),
+    "drift_identifier_case_number": ("saksnummer", "case number"),
+    "drift_identifier_customer_number": ("kundenummer", "customer number"),
+    "drift_identifier_invoice_number": ("fakturanummer", "invoice number"),
 }
 
 

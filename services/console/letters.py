@@ -8,23 +8,27 @@ posted (audited under the person's name); a posted letter leaves the queue.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.console import queries
+from services.api.web import runtime_pool
+from services.authority import Action
+from services.console import queries, sessions
 from services.console.i18n import translator
-from services.console.web import Staff, language, read_form, redirect, render
-from services.intake.http import runtime_pool
+from services.console.web import guard, language, read_form, redirect, render
 from services.runtime.ledger import audit
 
 router = APIRouter(include_in_schema=False)
+
+Poster = Annotated[sessions.Session, guard(Action.post_letters)]
 
 NOTICES = ("posted", "gone")
 
 
 @router.get("/console/letters")
-async def letters_page(request: Request, session: Staff) -> Response:
+async def letters_page(request: Request, session: Poster) -> Response:
     async with runtime_pool(request).acquire() as conn:
         queued, posted = await queries.letters(conn)
     t = translator(language(request))
@@ -46,7 +50,7 @@ def filename(reference: str, letter_id: int) -> str:
 
 
 @router.post("/console/letters/{letter_id}/pdf")
-async def download_letter(request: Request, letter_id: int, session: Staff) -> Response:
+async def download_letter(request: Request, letter_id: int, session: Poster) -> Response:
     """The letter's PDF for printing, straight from the ledger; the download is audited."""
     await read_form(request, session)
     async with runtime_pool(request).acquire() as conn, conn.transaction():
@@ -68,7 +72,7 @@ async def download_letter(request: Request, letter_id: int, session: Staff) -> R
 
 
 @router.post("/console/letters/{letter_id}/posted")
-async def mark_posted(request: Request, letter_id: int, session: Staff) -> Response:
+async def mark_posted(request: Request, letter_id: int, session: Poster) -> Response:
     """Posted: out of the queue, its PDF (and so the address) dropped, the person's name kept."""
     await read_form(request, session)
     async with runtime_pool(request).acquire() as conn, conn.transaction():

@@ -7,26 +7,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from schemas.requests import RequestType
-from services.console import forms, queries, sessions
-from services.console.accounts import ConsoleRole
-from services.console.decisions import open_decisions
+from services.api.web import artifact_store, runtime_pool
+from services.authority import Action
+from services.console import drift, forms, queries, sessions
+from services.console.decisions import DPO_DECISIONS, open_decisions
 from services.console.i18n import translator
 from services.console.web import (
     Staff,
     at_risk_days,
+    guard,
     language,
+    may,
     read_form,
     redirect,
     render,
     today,
 )
-from services.intake import service
+from services.intake import admission
 from services.intake.domain.deadline import OSLO
 from services.intake.domain.identifiers import (
     InvalidIdentifier,
@@ -34,11 +37,11 @@ from services.intake.domain.identifiers import (
     normalise_reference,
     parse_national_id,
 )
-from services.intake.downloads import _store
-from services.intake.http import runtime_pool
 from services.runtime.ledger import audit
 
 router = APIRouter(include_in_schema=False)
+
+Submitter = Annotated[sessions.Session, guard(Action.submit)]
 
 SEARCH_KINDS = ("reference", "national_id", "case_number", "email")
 
@@ -47,8 +50,9 @@ SEARCH_KINDS = ("reference", "national_id", "case_number", "email")
 async def queue(request: Request, session: Staff) -> Response:
     async with runtime_pool(request).acquire() as conn:
         items = await queries.work_queue(conn, today=today(), at_risk_days=at_risk_days(request))
+        drifted = await drift.queue_entries(conn) if may(session, Action.review_drift) else []
     t = translator(language(request))
-    return render(request, "queue.html", title=t("queue"), session=session, items=items)
+    return render(request, "queue.html", title=t("queue"), session=session, items=items, drifted=drifted)
 
 
 def _new_request_page(
@@ -75,14 +79,14 @@ def _new_request_page(
 
 
 @router.get("/console/requests/new")
-async def new_request(request: Request, session: Staff) -> Response:
+async def new_request(request: Request, session: Submitter) -> Response:
     received = datetime.now(OSLO).strftime("%Y-%m-%dT%H:%M")
     values = {"type": "access", "channel": "phone", "language": "nb", "received_at": received, "checks": []}
     return _new_request_page(request, session, values=values, errors={})
 
 
 @router.post("/console/requests")
-async def log_request(request: Request, session: Staff) -> Response:
+async def log_request(request: Request, session: Submitter) -> Response:
     form = await read_form(request, session)
     values: dict[str, Any] = {
         name: forms.first(form, name) for name in form if name not in ("csrf", "checks")
@@ -93,7 +97,7 @@ async def log_request(request: Request, session: Staff) -> Response:
         return _new_request_page(request, session, values=values, errors=parsed.errors, status_code=422)
     try:
         async with runtime_pool(request).acquire() as conn, conn.transaction():
-            result = await service.submit(
+            result = await admission.submit(
                 conn,
                 parsed.submission,
                 actor=session.account,
@@ -208,7 +212,7 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
     async with runtime_pool(request).acquire() as conn, conn.transaction():
         found = await queries.detail(conn, request_id, today=today(), at_risk_days=at_risk_days(request))
         if found is not None:
-            artifacts = await _store(request).listing(conn, request_id)
+            artifacts = await artifact_store(request).listing(conn, request_id)
             plan = await conn.fetchrow(
                 """select status, review_reasons, decided_by, plan, attempts, next_attempt_at,
                           unreachable_since, unreachable_system
@@ -241,8 +245,12 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
         error=error if error in ("conflict", "invalid") else None,
         audit_summary=queries.audit_summary,
         checks=forms.CHECKS,
-        dpo_decisions=open_decisions(
-            found.request["status"], found.request["type"], plan["status"] if plan else None
-        ),
-        is_dpo=session.role is ConsoleRole.dpo,
+        dpo_decisions={
+            name: decision
+            for name, decision in open_decisions(
+                found.request["status"], found.request["type"], plan["status"] if plan else None
+            ).items()
+            if may(session, decision.action)
+        },
+        is_dpo=any(may(session, decision.action) for decision in DPO_DECISIONS.values()),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.console import actions, dashboard, letters, pages, signin
+from services.console import actions, dashboard, drift, letters, pages, signin
 
 router = APIRouter(include_in_schema=False)
-for part in (signin, pages, actions, letters, dashboard):
+for part in (signin, pages, actions, letters, dashboard, drift):
     router.include_router(part.router)

@@ -14,8 +14,10 @@ from importlib.resources import files
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from services.api.web import runtime_pool
+from services.authority import Action, reach
 from services.console import forms, sessions, throttle
-from services.console.accounts import ConsoleRole, check_password
+from services.console.accounts import check_password
 from services.console.i18n import LANGUAGES, translator
 from services.console.web import (
     accounts,
@@ -30,7 +32,6 @@ from services.console.web import (
     render,
     set_cookie,
 )
-from services.intake.http import runtime_pool
 from services.runtime.ledger import audit
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,14 @@ async def home(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return redirect("/console/sign-in")
-    return redirect("/sla" if session.role is ConsoleRole.ops else "/console/queue")
+    return redirect(_first_page(session.role.value, wants_sla=False))
+
+
+def _first_page(role: str, *, wants_sla: bool) -> str:
+    """The work queue for those who work cases, the SLA page for those who watch it (or asked)."""
+    works = reach(role, Action.view_case) is not None
+    watches = reach(role, Action.watch_sla) is not None
+    return "/sla" if watches and (wants_sla or not works) else "/console/queue"
 
 
 def _sign_in_page(
@@ -123,8 +131,7 @@ async def sign_in(request: Request) -> Response:
             await sessions.end(conn, previous.token, now=moment)
         session = await sessions.start(conn, account.name, account.role, now=moment)
         await audit(conn, None, account.name, "console.signed_in", {"role": account.role.value})
-    wants_sla = forms.first(form, "next") == "sla" or account.role is ConsoleRole.ops
-    response = redirect("/sla" if wants_sla and account.role is not ConsoleRole.agent else "/console/queue")
+    response = redirect(_first_page(account.role.value, wants_sla=forms.first(form, "next") == "sla"))
     set_cookie(
         request,
         response,

@@ -2,7 +2,8 @@
 
 Every console and `/sla` response carries a Content-Security-Policy without inline scripts or
 styles and `frame-ancestors 'none'`, and is never cached. A state change needs a live session, a
-role allowed to do it, and the session's CSRF token in the form; forms are URL-encoded, parsed here.
+role the product's authority table (`services.authority`) gives the route's action, and the
+session's CSRF token in the form; forms are URL-encoded, parsed here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api.web import runtime_pool
+from services.authority import Action, reach
 from services.console import sessions
-from services.console.accounts import Account, ConsoleRole, parse_accounts
+from services.console.accounts import Account, parse_accounts
 from services.console.i18n import LANGUAGES, Lang, translator
 from services.console.settings import ConsoleSettings
 from services.documents.templates import environment
 from services.intake.domain.deadline import OSLO
-from services.intake.http import runtime_pool
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -149,19 +151,31 @@ async def current_session(request: Request, *, touch: bool = True) -> sessions.S
         )
 
 
-def signed_in(*roles: ConsoleRole, touch: bool = True) -> Callable[[Request], Awaitable[sessions.Session]]:
-    """A dependency: the live session, of one of `roles`; else sign-in (none) or 403 (wrong role)."""
+def signed_in(action: Action, *, touch: bool = True) -> Callable[[Request], Awaitable[sessions.Session]]:
+    """A dependency: the live session, of a role the authority table gives `action`; else sign-in
+    (none) or 403 (a role without it). No console role acts on a request's "own" reach only."""
 
     async def check(request: Request) -> sessions.Session:
         session = await current_session(request, touch=touch)
         if session is None:
             raise SignInRequired()
-        if session.role not in roles:
+        if reach(session.role.value, action) is None:
             raise Forbidden()
         request.state.session = session
         return session
 
+    check.authority = action  # type: ignore[attr-defined]  # read by `services.authority.route_action`
     return check
+
+
+def may(session: sessions.Session, action: Action) -> bool:
+    """Whether the signed-in person may take `action` (what a page offers follows the same table)."""
+    return reach(session.role.value, action) is not None
+
+
+def guard(action: Action, *, touch: bool = True) -> Any:
+    """`signed_in(action)` as a route dependency."""
+    return Depends(signed_in(action, touch=touch))
 
 
 async def read_form(request: Request, session: sessions.Session | None) -> dict[str, list[str]]:
@@ -256,12 +270,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(CsrfRefused, _csrf)
 
 
-STAFF = Depends(signed_in(ConsoleRole.agent, ConsoleRole.dpo))
-"""Customer service, and the DPO (who may do everything an agent may)."""
-DPO = Depends(signed_in(ConsoleRole.dpo))
-WATCHERS = Depends(signed_in(ConsoleRole.ops, ConsoleRole.dpo))
-POLLING_WATCHERS = Depends(signed_in(ConsoleRole.ops, ConsoleRole.dpo, touch=False))
-Staff = Annotated[sessions.Session, STAFF]
+Staff = Annotated[sessions.Session, guard(Action.view_case)]
+"""The case file's pages: customer service, and the DPO (who may do everything an agent may)."""
 
 
 def today() -> date:

@@ -105,3 +105,55 @@ def load(
     for system, tables in demo.row_counts.items():
         listing = ", ".join(f"{table} {count:,}" for table, count in tables.items())
         console.print(f"  {demo.databases[system]}: {listing}")
+
+
+@app.command()
+def drift(
+    undo: Annotated[bool, typer.Option("--undo", help="Drop the added column again.")] = False,
+    server_url: Annotated[
+        str | None, typer.Option(help="A PostgreSQL URL on the demo's server (default: DSR_DATABASE_URL).")
+    ] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="The demo load's prefix (default: DSR_DEMO_DATABASE_PREFIX).")
+    ] = None,
+) -> None:
+    """Add a column holding emails to the demo CRM (contacts.backup_email): the drift check finds it."""
+    from services.catalogue.drift.settings import DriftSettings
+    from services.demo.drift import COLUMN, SYSTEM, TABLE, make_drift
+
+    ledger_url = os.environ.get("DSR_DATABASE_URL")
+    url = server_url or ledger_url
+    if not url:
+        raise typer.BadParameter(
+            "give --server-url or set DSR_DATABASE_URL (dsr up prints it on the PostgreSQL: line)",
+            param_hint="--server-url",
+        )
+    settings = DriftSettings()
+    where = f"{SYSTEM}.{TABLE}.{COLUMN}"
+    result = asyncio.run(
+        make_drift(
+            url,
+            prefix=settings.demo_database_prefix if prefix is None else prefix,
+            ledger_url=ledger_url,
+            undo=undo,
+        )
+    )
+    console = Console(highlight=False, soft_wrap=True)
+    if undo:
+        console.print(f"Dropped {where} again ({result.database}): the finding resolves at the next check.")
+    else:
+        console.print(
+            f"Added {where} to {result.database}: a copy of {TABLE}.email ({result.rows:,} address(es)), "
+            "personal data the catalogue does not describe."
+        )
+    if result.scheduled:
+        console.print(
+            "The tracker checks at its next round (DSR_TRACKER_INTERVAL): see the console's Catalogue drift "
+            "page (sign in as demo-dpo), `dsr catalogue drift`, or the tracker's /metrics: "
+            f'dsr_catalogue_undescribed_personal_columns{{system="{SYSTEM}"}}.'
+        )
+    else:
+        console.print(
+            f"The tracker's next scheduled check finds it (every DSR_CATALOGUE_DRIFT_SECONDS, "
+            f"{settings.catalogue_drift_seconds:.0f} s); `dsr catalogue drift` shows it now."
+        )

@@ -11,6 +11,8 @@ newsletter product's (Mailchimp, Brevo, rapidmail), for the declarative HTTP eng
   `Link: <...>; rel="next"` header.
 - Each record type: `GET`, `PATCH` (a partial record, nested objects merged; null empties a field)
   and `DELETE` (204; 404 when there is no such record) by id. `GET /v1/ping` answers `{"ok": true}`.
+- `GET /v1/openapi.json`: the API's OpenAPI 3.1 document (`openapi_document`), built from the
+  record types below, as a SaaS product publishes one (`dsr catalogue scaffold --openapi` reads it).
 
 Every request needs `Authorization: Bearer <token>` (401 without); over the rate limit the answer
 is 429 with `Retry-After`. The data is an SQLite file (it survives restarts); `load_rows` fills it
@@ -353,6 +355,199 @@ def _checked(value: object, kind: str, field: str) -> object:
     raise BadInput(f"field {field!r} has the wrong type")
 
 
+# ---------------------------------------------------------------------------------------- openapi
+
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer", "format": "int64"},
+    "text": {"type": "string"},
+    "boolean": {"type": "boolean"},
+    "timestamp": {"type": "string", "format": "date-time"},
+}
+_LISTINGS: dict[str, dict[str, Any]] = {
+    "newsletter_subscriptions": {"page": "page", "size": "per_page", "repeatable": True},
+    "event_signups": {"page": "cursor", "size": "limit", "repeatable": False},
+    "downloads": {"page": "offset", "size": "limit", "repeatable": True},
+    "survey_responses": {"page": "page", "size": "per_page", "repeatable": True, "link": True},
+}
+"""How each collection pages, as the routes in `create_app` do it."""
+
+
+def _record_schema(kind: Kind) -> dict[str, Any]:
+    """A record as `to_record` shapes it: dotted fields become nested objects."""
+    root: dict[str, Any] = {"type": "object", "properties": {}, "required": ["id"]}
+    for column, field in kind.fields.items():
+        *parents, last = field.split(".")
+        node = root
+        for part in parents:
+            node = node["properties"].setdefault(part, {"type": "object", "properties": {}})
+        schema = dict(_JSON_TYPES[kind.types[column]])
+        if column == "email" or last == "email":
+            schema["format"] = "email"
+        if column != "id":
+            schema["type"] = [schema["type"], "null"]
+        node["properties"][last] = schema
+    return root
+
+
+def _schema_name(kind: Kind) -> str:
+    return "".join(part.capitalize() for part in kind.table.split("_"))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI 3.1 document: every route `create_app` serves, its parameters, answers and
+    record schemas (from `KINDS`, so the document and the API cannot drift apart)."""
+    ref = {kind.table: {"$ref": f"#/components/schemas/{_schema_name(kind)}"} for kind in KINDS.values()}
+    error = {
+        "description": "No such record",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    paths: dict[str, Any] = {
+        "/v1/ping": {
+            "get": {
+                "operationId": "ping",
+                "responses": {
+                    "200": {
+                        "description": "The API is up",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+                            }
+                        },
+                    }
+                },
+            }
+        },
+    }
+    for kind in KINDS.values():
+        listing = _LISTINGS[kind.table]
+        parameters: list[dict[str, Any]] = []
+        for column in kind.filters:
+            schema: dict[str, Any] = {"type": "string"}
+            if listing["repeatable"]:
+                schema = {"type": "array", "items": {"type": "string"}}
+            parameters.append(
+                {"name": column, "in": "query", "schema": schema, "style": "form", "explode": True}
+            )
+        paging = listing["page"]
+        parameters.append(
+            {"name": paging, "in": "query", "schema": {"type": "integer" if paging != "cursor" else "string"}}
+        )
+        parameters.append(
+            {"name": listing["size"], "in": "query", "schema": {"type": "integer", "maximum": MAX_PAGE}}
+        )
+        items = {"type": "array", "items": ref[kind.table]}
+        answer: dict[str, Any]
+        headers: dict[str, Any] = {}
+        if listing.get("link"):
+            answer = items
+            headers = {
+                "Link": {"description": 'The next page: <...>; rel="next"', "schema": {"type": "string"}}
+            }
+        elif paging == "page":
+            meta: dict[str, Any] = {name: {"type": "integer"} for name in ("page", "per_page", "total")}
+            meta["next_page"] = {"type": ["integer", "null"]}
+            answer = {
+                "type": "object",
+                "properties": {"data": items, "meta": {"type": "object", "properties": meta}},
+            }
+        elif paging == "cursor":
+            answer = {
+                "type": "object",
+                "properties": {
+                    "data": items,
+                    "meta": {"type": "object", "properties": {"next_cursor": {"type": ["string", "null"]}}},
+                },
+            }
+        else:
+            answer = {
+                "type": "object",
+                "properties": {
+                    "data": {"type": "object", "properties": {"items": items, "total": {"type": "integer"}}}
+                },
+            }
+        ok: dict[str, Any] = {
+            "description": "A page of records",
+            "content": {"application/json": {"schema": answer}},
+        }
+        if headers:
+            ok["headers"] = headers
+        paths[f"/v1/{kind.path}"] = {
+            "get": {
+                "operationId": f"list_{kind.table}",
+                "parameters": parameters,
+                "responses": {"200": ok, "422": error},
+            }
+        }
+        one = {
+            "description": "The record",
+            "content": {
+                "application/json": {"schema": {"type": "object", "properties": {"data": ref[kind.table]}}}
+            },
+        }
+        key = [{"name": "identifier", "in": "path", "required": True, "schema": {"type": "integer"}}]
+        paths[f"/v1/{kind.path}/{{identifier}}"] = {
+            "parameters": key,
+            "get": {"operationId": f"read_{kind.table}", "responses": {"200": one, "404": error}},
+            "patch": {
+                "operationId": f"update_{kind.table}",
+                "requestBody": {"content": {"application/json": {"schema": ref[kind.table]}}},
+                "responses": {"200": one, "404": error, "422": error},
+            },
+            "delete": {
+                "operationId": f"delete_{kind.table}",
+                "responses": {"204": {"description": "Deleted"}, "404": error},
+            },
+        }
+    paths["/v1/subscribers/{identifier}/restriction"] = {
+        "put": {
+            "operationId": "restrict_newsletter_subscriptions",
+            "parameters": [
+                {"name": "identifier", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"restricted": {"type": "boolean"}},
+                            "required": ["restricted"],
+                        }
+                    }
+                }
+            },
+            "responses": {
+                "200": {
+                    "description": "The record",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"data": ref["newsletter_subscriptions"]},
+                            }
+                        }
+                    },
+                },
+                "404": error,
+            },
+        }
+    }
+    schemas: dict[str, Any] = {_schema_name(kind): _record_schema(kind) for kind in KINDS.values()}
+    schemas["Error"] = {
+        "type": "object",
+        "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Newsletter API (demo)", "version": "1"},
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
 # -------------------------------------------------------------------------------------------- app
 
 
@@ -442,6 +637,12 @@ def create_app(
     @app.get("/v1/ping")
     async def ping() -> dict[str, bool]:
         return {"ok": True}
+
+    document = openapi_document()
+
+    @app.get("/v1/openapi.json")
+    async def openapi() -> JSONResponse:
+        return JSONResponse(document)
 
     def filters(kind: Kind, request: Request) -> dict[str, list[str]]:
         return {column: request.query_params.getlist(column) for column in kind.filters}

@@ -17,7 +17,7 @@ from datetime import date
 from services.demo import builders as b
 from services.demo.reference import Organisation, clients
 from services.demo.rows import Emitter
-from services.demo.showcase import showcase_subject
+from services.demo.showcase import CALL_NOTE_SPOUSE, showcase_subject
 from services.demo.values import CONSENT_TEXT, at
 
 
@@ -31,6 +31,7 @@ def emit_showcase(em: Emitter, organisations: list[Organisation]) -> None:
     _health_note_debtor(em, creditors)
     _shared_phone_pair(em, creditors)
     # unknown_person: nothing, anywhere.
+    _spouse_in_call_note(em, creditors)
 
 
 def _open_case_debtor_and_guarantor(em: Emitter, creditors: list[Organisation]) -> None:
@@ -323,5 +324,47 @@ def _shared_phone_pair(em: Emitter, creditors: list[Organisation]) -> None:
         form="contact",
         message="Hvordan melder jeg meg på flere webinarer?",
         case=None,
+        owner=key,
+    )
+
+
+def _spoken(phone: str) -> str:
+    """`+4740000012` -> `400 00 012`: how an agent types a number someone reads out."""
+    digits = phone.removeprefix("+47")
+    return f"{digits[:3]} {digits[3:5]} {digits[5:]}"
+
+
+def _spouse_in_call_note(em: Emitter, creditors: list[Organisation]) -> None:
+    key = "spouse_in_call_note"
+    ragnar = showcase_subject(key).person
+    wife = CALL_NOTE_SPOUSE
+    case = b.add_case(
+        em, ragnar, creditor=creditors[5].name, opened_on=date(2026, 3, 9), closed_on=None, owner=key
+    )
+    b.add_claim(
+        em,
+        case,
+        invoice=b.new_invoice_number(em, date(2026, 1, 31)),
+        description="Forsikringspremie",
+        principal=284_400,
+        interest=3_310,
+        fees=7_000,
+        due_on=date(2026, 1, 31),
+        owner=key,
+    )
+    b.add_letter(em, case, sent_on=date(2026, 3, 9), kind="notice", channel="post", owner=key)
+    b.add_call(
+        em,
+        ragnar,
+        started_at=at(date(2026, 4, 14), 13, 20),
+        direction="inbound",
+        seconds=515,
+        agent="agent-fatima",
+        case=case,
+        summary=(
+            f"Skyldner ringte fra {_spoken(ragnar.phone)} om sak {case.number}. Kona overtar betalingen "
+            f"og vil bli ringt på {_spoken(wife.phone)}; fødselsnummeret hennes er "
+            f"{wife.national_id[:6]} {wife.national_id[6:]}. Ny avtale sendes henne."
+        ),
         owner=key,
     )

@@ -1,4 +1,4 @@
-"""The showcase subjects: ten fixed people, each showing one situation the pipeline must handle.
+"""The showcase subjects: eleven fixed people, each showing one situation the pipeline must handle.
 
 They are the same for every seed and every `subjects` count (their rows come first, with fixed
 ids), their national ids are synthetic test numbers (month + 80), and no generated person shares
@@ -42,7 +42,18 @@ SHOWCASE_ADDRESSES: dict[str, str] = {
     "shared_phone_a": "Kvernhusveien 11, 2211 Kongsvinger",
     "shared_phone_b": "Skipperbakken 6, 8300 Svolvær",
     "unknown_person": "Ospeveien 30, 6800 Førde",
+    "spouse_in_call_note": "Furutoppen 12, 3616 Kongsberg",
 }
+
+CALL_NOTE_SPOUSE = Person(
+    national_id="02887410189",
+    name="Sigrid Lystad",
+    address="Furutoppen 12, 3616 Kongsberg",
+    phone="+4740000012",
+    email="sigrid.lystad@eksempel.no",
+)
+"""Ragnar Lystad's wife: no rows of her own, only her phone number and national id inside his call
+note (never her name: a name no identifier gives away would send his extract to a person)."""
 
 _SUBJECTS = (
     ShowcaseSubject(
@@ -153,6 +164,18 @@ _SUBJECTS = (
         name="Eva Sørbotten",
         expect="A valid national id with no data anywhere: the search finds nothing and says so.",
     ),
+    ShowcaseSubject(
+        key="spouse_in_call_note",
+        national_id="19837110281",
+        email="ragnar.lystad@eksempel.no",
+        phone="+4740000011",
+        name="Ragnar Lystad",
+        expect=(
+            "Debtor on an open case; the agent's call note gives his own phone number and case number, "
+            "and his wife's phone number and national id. His extract keeps his and withholds hers, each "
+            "replaced by a marker saying what was withheld and why (Art. 15(4)), in bokmål and English."
+        ),
+    ),
 )
 
 
@@ -163,3 +186,9 @@ def showcase_subjects() -> list[ShowcaseSubject]:
 
 def showcase_subject(key: str) -> ShowcaseSubject:
     return next(subject for subject in _SUBJECTS if subject.key == key)
+
+
+def reserved_national_ids() -> set[str]:
+    """National ids no random person may get: the showcase subjects' and the people their records
+    mention (the phone block `+474000xxxx` is kept out of the random ranges already)."""
+    return {subject.national_id for subject in _SUBJECTS} | {CALL_NOTE_SPOUSE.national_id}

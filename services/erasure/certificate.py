@@ -26,6 +26,7 @@ from services.catalogue.model import Catalogue, IdentifierType
 from services.erasure import reasons
 from services.erasure.hashing import pseudonym
 from services.erasure.plan import ErasurePlan, PlannedRecord
+from services.erasure.purposes import outcome_by_table
 from services.erasure.reasons import Reason
 from services.erasure.retention import Action, Decision, expiry_columns
 from services.systems.plan import PERSON_KINDS
@@ -88,6 +89,11 @@ class Rescan:
     """False: the search could not finish (a system down, a review); never clean then."""
     expected: tuple[Expected, ...] = ()
     """Anonymised rows found again for a stated reason (see the module's docstring)."""
+    unstopped: tuple[tuple[RowId, tuple[str, ...]], ...] = ()
+    """Rows whose consent purposes were to stop, read after the plan ran, with the emptied columns
+    holding a value or the marks not set (`purposes.unstopped`); never clean then."""
+    stops_checked: int = 0
+    """Rows read back to prove their consent purposes stopped."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +102,17 @@ class Rescan:
             "found": self.found,
             "unexpected": [{"system": s, "table": t, "key": list(k)} for s, t, k in self.unexpected],
             "expected": [e.as_dict() for e in self.expected],
+            **(
+                {
+                    "stops_checked": self.stops_checked,
+                    "unstopped": [
+                        {"system": s, "table": t, "key": list(k), "columns": list(c)}
+                        for (s, t, k), c in self.unstopped
+                    ],
+                }
+                if self.stops_checked or self.unstopped
+                else {}
+            ),
         }
 
 
@@ -189,9 +206,12 @@ def check_rescan(
     found: Iterable[FoundRow],
     untouched: Iterable[FoundRow] = (),
     residue: Mapping[RowId, Sequence[str]] | None = None,
+    stops: Mapping[RowId, Sequence[str]] | None = None,
 ) -> Rescan:
     """Judge what the re-scan found. `residue`: for rows the plan anonymised, what each still
-    holds (`personal_residue`) as read after the plan ran; a row missing from it is never excused."""
+    holds (`personal_residue`) as read after the plan ran; a row missing from it is never excused.
+    `stops`: for rows whose consent purposes were to stop, what each still shows of them
+    (`purposes.unstopped`), read after the plan ran."""
     decisions = {row_id(r.system, r.table, r.key): r.decision for r in plan.records}
     left_alone = {row_id(s, t, k) for s, t, k, _ in untouched}
     rows = [(row_id(system, table, key), chain) for system, table, key, chain in found]
@@ -210,11 +230,14 @@ def check_rescan(
             unexpected.append(row)
         else:
             expected.append(why)
+    unstopped = tuple(sorted((row, tuple(left)) for row, left in (stops or {}).items() if left))
     return Rescan(
-        not unexpected,
+        not unexpected and not unstopped,
         len(rows),
         tuple(sorted(unexpected)),
         expected=tuple(sorted(expected, key=lambda e: e.row)),
+        unstopped=unstopped,
+        stops_checked=len(stops or {}),
     )
 
 
@@ -237,6 +260,7 @@ def _entry(catalogue: Catalogue, record: PlannedRecord) -> dict[str, Any]:
         "until": d.until.isoformat() if d.until else None,
         "while": None if d.while_ is None else {"en": d.while_.en, "nb": d.while_.nb},
         "restricted": d.mark_restricted,
+        **({} if d.purposes is None else {"purposes": d.purposes.as_dict()}),
     }
 
 
@@ -274,8 +298,27 @@ def certificate(
         "controllers": {k: list(v) for k, v in (controllers or {}).items()},
         "recipients_notified": list(recipients),
         "manual": [m.as_dict(catalogue) for m in manual],
+        "purposes": purposes_outcome(catalogue, plan),
         "rescan": rescan.as_dict(),
     }
+
+
+def purposes_outcome(catalogue: Catalogue, plan: ErasurePlan) -> list[dict[str, Any]]:
+    """Per table where a withdrawn consent stopped some purposes and others go on: both, with
+    their bases (empty for every other plan)."""
+    return outcome_by_table(
+        [
+            (
+                r.system,
+                catalogue.systems[r.system].title,
+                r.table,
+                catalogue.systems[r.system].tables[r.table].description,
+                r.decision.purposes,
+            )
+            for r in plan.records
+            if r.decision.purposes is not None
+        ]
+    )
 
 
 @dataclass(frozen=True)

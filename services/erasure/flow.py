@@ -26,6 +26,7 @@ from schemas.events import RequestFulfilled
 from schemas.registry import FULFILLED
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
+from services.catalogue.drift.audit import note_drift
 from services.catalogue.model import Catalogue
 from services.documents.templates import Language
 from services.erasure import metrics
@@ -41,6 +42,7 @@ from services.erasure.certificate import (
 )
 from services.erasure.notices import notify_recipients
 from services.erasure.plan import ErasurePlan, PlannedRecord, build_plan
+from services.erasure.purposes import unstopped
 from services.erasure.render import certificate_html, certificate_pdf
 from services.erasure.retention import Action, Method
 from services.erasure.scopes import Scope
@@ -160,6 +162,7 @@ class Erasure:
                 "manual": list(plan.manual_systems),
             },
         )
+        await note_drift(conn, request_id, actor, f"erasure_plan:{scope.value}")
         if review:
             await change_status(
                 conn,
@@ -390,8 +393,28 @@ class Erasure:
             for f in outcome.findings
         ]
         return check_rescan(
-            plan, found, [(s, t, k, ()) for s, t, k in plan.untouched], await self._residue(plan, found)
+            plan,
+            found,
+            [(s, t, k, ()) for s, t, k in plan.untouched],
+            await self._residue(plan, found),
+            await self._stops(plan),
         )
+
+    async def _stops(self, plan: ErasurePlan) -> dict[RowId, tuple[str, ...]]:
+        """Every row whose consent purposes were to stop, read back now: what it still shows of
+        them (an emptied column holding a value, a mark not set). A row no longer there holds
+        nothing; rows in systems an agent changes by hand are confirmed by the agent instead."""
+        by_hand = set(plan.manual_systems)
+        records = [r for r in plan.records if r.decision.purposes is not None and r.system not in by_hand]
+        if not records:
+            return {}
+        values = await self.systems.read_rows((r.system, r.table, r.key) for r in records)
+        out = {}
+        for record in records:
+            row = row_id(record.system, record.table, record.key)
+            assert record.decision.purposes is not None
+            out[row] = unstopped(record.decision.purposes, values.get(row))
+        return out
 
     async def _residue(self, plan: ErasurePlan, found: Sequence[FoundRow]) -> dict[RowId, tuple[str, ...]]:
         """What each anonymised row the re-scan found still holds, read now (after the plan ran);
@@ -478,6 +501,8 @@ class Erasure:
             "erasure_executed",
             {"plan_id": str(plan_id), "summary": content["summary"], "rescan": rescan.as_dict()},
         )
+        if content["purposes"]:  # catalogue words and counts only: no personal data
+            await audit(conn, request_id, NAME, "consent_purposes_stopped", {"tables": content["purposes"]})
         if plan.controllers:
             await audit(
                 conn, request_id, NAME, "referred_to_controllers", {"systems": sorted(plan.controllers)}
@@ -492,9 +517,7 @@ class Erasure:
                 request_id,
                 RequestStatus.needs_review,
                 actor=NAME,
-                reason="re-scan found records the plan did not keep"
-                if rescan.searched
-                else "re-scan could not finish",
+                reason=_unclean_reason(rescan),
             )
             return True
         final = RequestStatus.referred if plan.referred_only else RequestStatus.completed
@@ -553,6 +576,25 @@ class Erasure:
     async def _remember(self, conn: asyncpg.Connection, request_id: uuid.UUID, plan: ErasurePlan) -> None:
         """Restrictions made on request are recorded (to be lifted later); erased marketing data
         puts the person on the suppression list so they are not added back."""
+        stops = [r for r in plan.records if r.decision.purposes is not None]
+        await conn.executemany(  # what a later extract says of these rows (`stopped_purposes`)
+            """insert into stopped_purposes (request_id, system, "table", record_key, purposes)
+               values ($1, $2, $3, $4, $5) on conflict (system, "table", record_key, request_id) do nothing""",
+            [
+                (
+                    request_id,
+                    r.system,
+                    r.table,
+                    dict(r.key),
+                    {
+                        "stopped": [p.as_dict() for p in r.decision.purposes.stopped],
+                        "continuing": [p.as_dict() for p in r.decision.purposes.continuing],
+                    },
+                )
+                for r in stops
+                if r.decision.purposes is not None
+            ],
+        )
         if plan.scope in (Scope.restriction.value, Scope.objection_restrict.value):
             await conn.executemany(
                 """insert into restrictions (request_id, system, "table", record_key)
@@ -583,13 +625,24 @@ class Erasure:
             word = CHANGE_WORD.get(d.action)
             if d.action is Action.retain and d.mark_restricted:
                 word = "restricted"
-            if word is None or (d.method is Method.none and not d.mark_restricted):
+            if d.purposes is not None:  # a withdrawn consent: columns emptied, or a purpose marked
+                word = "erased" if d.columns else "restricted"
+            if word is None or (d.method is Method.none and not d.mark_restricted and not d.marks):
                 continue
             table = self.catalogue.systems[record.system].tables[record.table]
             for recipient in table.recipients:
                 affected[(recipient, word)].add(f"{record.system}.{record.table}")
                 counts[(recipient, word)] += 1
         return await notify_recipients(conn, request_id, reference, affected, counts)
+
+
+def _unclean_reason(rescan: Rescan) -> str:
+    if not rescan.searched:
+        return "re-scan could not finish"
+    if rescan.unexpected:
+        return "re-scan found records the plan did not keep"
+    tables = sorted({f"{s}.{t}" for (s, t, _k), _c in rescan.unstopped})
+    return f"consent_purpose_not_stopped: {', '.join(tables)} still hold what the withdrawn consent stopped"
 
 
 async def finish_request(

@@ -1,6 +1,7 @@
-"""Erasure and the other rights over HTTP (mounted in the public API): the plan and an agent's
+"""Erasure and the other rights over HTTP (mounted in the public API): the plan and the DPO's
 decision on it, the DPO's decision on an objection, lifting a restriction, and the suppression
-check integrated systems call before they store a marketing sign-up."""
+check integrated systems call before they store a marketing sign-up. Who may call what is
+`services.authority`'s table."""
 
 from __future__ import annotations
 
@@ -11,20 +12,18 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from schemas.requests import ContractInput
+from services.api.auth import ApiKey, allowed
+from services.api.web import in_transaction, runtime_pool
+from services.authority import Action
 from services.catalogue.loader import load_catalogue
 from services.erasure.review import NoPlanToDecide, approve_plan, reject_plan
 from services.erasure.rights import NoTask, Rights
 from services.erasure.service import build_rights
 from services.erasure.settings import ErasureSettings
 from services.erasure.suppression import is_suppressed
-from services.intake.auth import ApiKey, Role, require
-from services.intake.http import runtime_pool
 from services.runtime.lifecycle import IllegalTransition
 
 router = APIRouter(tags=["erasure"])
-
-STAFF = require(Role.agent, Role.ops)
-ANY_KEY = require(Role.system, Role.agent, Role.ops)
 
 
 class PlanView(BaseModel):
@@ -87,7 +86,9 @@ def _hash_key(request: Request) -> bytes:
 @router.get(
     "/v1/requests/{request_id}/plan", summary="The erasure plan: every record's decision, why, until when"
 )
-async def get_plan(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]) -> PlanView:
+async def get_plan(
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, allowed(Action.view_case)]
+) -> PlanView:
     row = await runtime_pool(request).fetchrow(
         """select status, review_reasons, decided_by, plan, rescan from erasure_plans
            where request_id = $1 and kind = 'request'""",
@@ -105,15 +106,19 @@ async def get_plan(request_id: uuid.UUID, request: Request, caller: Annotated[Ap
     )
 
 
-@router.post("/v1/requests/{request_id}/plan/approve", summary="Approve a plan that waits for an agent")
+@router.post(
+    "/v1/requests/{request_id}/plan/approve", summary="Approve a plan that waits for a decision (the DPO)"
+)
 async def approve(
-    request_id: uuid.UUID, body: Approval, request: Request, caller: Annotated[ApiKey, STAFF]
+    request_id: uuid.UUID,
+    body: Approval,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.decide_plan)],
 ) -> Done:
-    try:
-        async with runtime_pool(request).acquire() as conn, conn.transaction():
-            await approve_plan(conn, request_id, actor=caller.name, note=body.note)
-    except (NoPlanToDecide, IllegalTransition):
-        raise HTTPException(status.HTTP_409_CONFLICT, "no plan waits for a decision") from None
+    async with in_transaction(
+        request, conflict="no plan waits for a decision", on=(NoPlanToDecide, IllegalTransition)
+    ) as conn:
+        await approve_plan(conn, request_id, actor=caller.name, note=body.note)
     return Done(status="approved")
 
 
@@ -122,37 +127,41 @@ async def approve(
     summary="Reject a plan: nothing is erased, the request is refused",
 )
 async def reject(
-    request_id: uuid.UUID, body: Rejection, request: Request, caller: Annotated[ApiKey, STAFF]
+    request_id: uuid.UUID,
+    body: Rejection,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.decide_plan)],
 ) -> Done:
-    try:
-        async with runtime_pool(request).acquire() as conn, conn.transaction():
-            await reject_plan(conn, request_id, actor=caller.name, reason=body.reason)
-    except (NoPlanToDecide, IllegalTransition):
-        raise HTTPException(status.HTTP_409_CONFLICT, "no plan waits for a decision") from None
+    async with in_transaction(
+        request, conflict="no plan waits for a decision", on=(NoPlanToDecide, IllegalTransition)
+    ) as conn:
+        await reject_plan(conn, request_id, actor=caller.name, reason=body.reason)
     return Done(status="rejected")
 
 
 @router.post("/v1/requests/{request_id}/objection/decision", summary="The DPO's decision on an objection")
 async def decide_objection(
-    request_id: uuid.UUID, body: ObjectionDecision, request: Request, caller: Annotated[ApiKey, STAFF]
+    request_id: uuid.UUID,
+    body: ObjectionDecision,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.decide_objection)],
 ) -> Done:
     if body.upheld and body.outcome is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY, "an upheld objection says restrict or erase"
         )
     rights = rights_of(request)
-    try:
-        async with runtime_pool(request).acquire() as conn, conn.transaction():
-            result = await rights.decide_objection(
-                conn,
-                request_id,
-                actor=caller.name,
-                upheld=body.upheld,
-                outcome=body.outcome,
-                reason=body.reason,
-            )
-    except (NoTask, IllegalTransition):
-        raise HTTPException(status.HTTP_409_CONFLICT, "no open objection for this request") from None
+    async with in_transaction(
+        request, conflict="no open objection for this request", on=(NoTask, IllegalTransition)
+    ) as conn:
+        result = await rights.decide_objection(
+            conn,
+            request_id,
+            actor=caller.name,
+            upheld=body.upheld,
+            outcome=body.outcome,
+            reason=body.reason,
+        )
     return Done(status=result)
 
 
@@ -160,26 +169,24 @@ async def decide_objection(
     "/v1/requests/{request_id}/restriction/announce-lift",
     summary="Tell the subject their restriction will be lifted (required before lifting)",
 )
-async def announce_lift(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]) -> Done:
+async def announce_lift(
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, allowed(Action.lift_restriction)]
+) -> Done:
     rights = rights_of(request)
-    try:
-        async with runtime_pool(request).acquire() as conn, conn.transaction():
-            count = await rights.announce_lift(conn, request_id, actor=caller.name)
-    except NoTask:
-        raise HTTPException(status.HTTP_409_CONFLICT, "no restriction to announce") from None
+    async with in_transaction(request, conflict="no restriction to announce", on=(NoTask,)) as conn:
+        count = await rights.announce_lift(conn, request_id, actor=caller.name)
     return Done(status="announced", records=count)
 
 
 @router.post(
     "/v1/requests/{request_id}/restriction/lift", summary="Lift a restriction the subject was told of"
 )
-async def lift(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]) -> Done:
+async def lift(
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, allowed(Action.lift_restriction)]
+) -> Done:
     rights = rights_of(request)
-    try:
-        async with runtime_pool(request).acquire() as conn, conn.transaction():
-            count = await rights.lift(conn, request_id, actor=caller.name)
-    except NoTask:
-        raise HTTPException(status.HTTP_409_CONFLICT, "no announced restriction to lift") from None
+    async with in_transaction(request, conflict="no announced restriction to lift", on=(NoTask,)) as conn:
+        count = await rights.lift(conn, request_id, actor=caller.name)
     return Done(status="lifted", records=count)
 
 
@@ -188,7 +195,7 @@ async def lift(request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey
     summary="Whether a marketing sign-up must be refused (the person opted out or was erased)",
 )
 async def check_suppression(
-    body: SuppressionQuery, request: Request, caller: Annotated[ApiKey, ANY_KEY]
+    body: SuppressionQuery, request: Request, caller: Annotated[ApiKey, allowed(Action.check_suppression)]
 ) -> SuppressionAnswer:
     async with runtime_pool(request).acquire() as conn:
         suppressed = await is_suppressed(conn, _hash_key(request), body.model_dump())

@@ -36,9 +36,11 @@ KEPT_REASONS = (
     "legal_obligation",
     "no_rule",
     "manual_system",
+    "other_basis",
     "other",
 )
-"""The reason codes of a kept record (`services/erasure/reasons.py`, `retention.decide`); any
+"""The reason codes of a kept record (`services/erasure/reasons.py`, `retention.decide`;
+`other_basis`: a withdrawn consent stopped its consent purposes, another basis keeps it); any
 other code is counted as `other`, so a catalogue change cannot grow the label set."""
 RESCAN_OUTCOMES = ("clean", "found_records", "incomplete")
 PLAN_STATES = ("on_time", "overdue")

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.catalogue.model import Catalogue
 from services.erasure.manual import ManualRecord, ManualStep, manual_step
+from services.erasure.purposes import PurposeStop
 from services.erasure.reasons import Reason
 from services.erasure.retention import Action, Condition, Decision, Method, RecordFacts
 from services.erasure.scopes import Scope, concerns, decide_in_scope
@@ -269,6 +270,8 @@ def _record_json(record: PlannedRecord) -> dict[str, Any]:
         "mark_restricted": d.mark_restricted,
         "review": d.review,
         "reason": d.reason.as_dict(),
+        "marks": list(d.marks),
+        "purposes": None if d.purposes is None else d.purposes.as_dict(),
     }
 
 
@@ -284,5 +287,7 @@ def _record_from_json(data: Mapping[str, Any]) -> PlannedRecord:
         None if w is None else Condition(w["code"], w["en"], w["nb"]),
         data["mark_restricted"],
         data["review"],
+        tuple(data.get("marks", ())),
+        None if data.get("purposes") is None else PurposeStop.from_dict(data["purposes"]),
     )
     return PlannedRecord(data["system"], data["table"], dict(data["key"]), decision, data["fingerprint"])

@@ -50,6 +50,31 @@ NORWEGIAN: dict[str, str] = {
     "The relationship with your organisation is ongoing; we erase when no relationship remains.": (
         "Forholdet til organisasjonen din består; vi sletter når forholdet er avsluttet."
     ),
+    # why a column keeps a value the subject had corrected (the catalogue's `kept_as_is`)
+    "The call log records the number the call was made from or to; it is a record of the call and is "
+    "not changed afterwards.": (
+        "Samtaleloggen viser nummeret samtalen kom fra eller gikk til; den dokumenterer samtalen og "
+        "endres ikke i ettertid."
+    ),
+    "A letter is a record of what was sent, and where to; it is not changed afterwards.": (
+        "Et brev dokumenterer hva som ble sendt, og hvor; det endres ikke i ettertid."
+    ),
+    "The anti-money-laundering act requires the check to be kept as it was made.": (
+        "Hvitvaskingsloven krever at kontrollen oppbevares slik den ble gjort."
+    ),
+    "The credit report is kept as the credit bureau delivered it; the bureau corrects its own data.": (
+        "Kredittopplysningen oppbevares slik kredittopplysningsforetaket leverte den; foretaket retter "
+        "sine egne opplysninger."
+    ),
+    "The address update is kept as the population register sent it; the register corrects its own data.": (
+        "Adresseoppdateringen oppbevares slik Folkeregisteret sendte den; registeret retter sine egne "
+        "opplysninger."
+    ),
+    "The accounting act does not allow a booked entry to be changed; a correction is booked as a new "
+    "entry.": (
+        "Bokføringsloven tillater ikke at en bokført postering endres; en retting bokføres som en ny "
+        "postering."
+    ),
 }
 
 _EXEMPTION_NB = {

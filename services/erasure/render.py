@@ -39,6 +39,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "manual_restrict": "{system}: {who} bekreftet {when} at begrensningen er utført manuelt.",
         "manual_erased": "Slettet",
         "manual_kept": "Beholdt",
+        "purposes": "Formål som er stanset, og formål som fortsetter",
+        "purposes_text": (
+            "Du trakk tilbake samtykket ditt. Behandlingen som bygde på samtykket, er stanset; "
+            "behandling med et annet rettslig grunnlag fortsetter."
+        ),
+        "stopped": "Stanset",
+        "continuing": "Fortsetter",
+        "on_basis": "grunnlag: {basis}",
+        "stops_checked": "Vi leste {count} poster på nytt etter endringen: det som bare var gitt for de stansede formålene, er fjernet.",
+        "stops_failed": "{count} poster viser fortsatt det som skulle vært stanset; en saksbehandler følger opp.",
     },
     "en": {
         "title": "Erasure certificate",
@@ -70,6 +80,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "manual_restrict": "{system}: {who} confirmed on {when} that the restriction was carried out by hand.",
         "manual_erased": "Erased",
         "manual_kept": "Kept",
+        "purposes": "Purposes stopped, and purposes that continue",
+        "purposes_text": (
+            "You withdrew your consent. The processing that rested on it has stopped; processing on "
+            "another legal basis goes on."
+        ),
+        "stopped": "Stopped",
+        "continuing": "Continues",
+        "on_basis": "basis: {basis}",
+        "stops_checked": "We read {count} records again after the change: what was given only for the stopped purposes is gone from them.",
+        "stops_failed": "{count} records still show what should have stopped; a person follows up.",
     },
 }
 
@@ -85,6 +105,8 @@ def certificate_html(content: dict[str, Any], language: Language) -> str:
         executed_at=executed_at,
         expected_reasons=expected_reasons,
         manual_lines=manual_lines,
+        purpose_lines=purpose_lines,
+        stops_sentence=stops_sentence,
     )
 
 
@@ -126,6 +148,11 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
         doc.paragraph(t["manual_text"])
         for line in manual_lines(content["manual"], language):
             doc.paragraph(f"- {line}")
+    if content.get("purposes"):
+        doc.heading(t["purposes"])
+        doc.paragraph(t["purposes_text"])
+        for line in purpose_lines(content["purposes"], language):
+            doc.paragraph(f"- {line}")
     doc.heading(t["rescan"])
     rescan = content["rescan"]
     doc.paragraph(
@@ -133,6 +160,8 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
         if rescan["clean"]
         else t["rescan_unclean"].format(count=len(rescan["unexpected"]))
     )
+    if rescan.get("stops_checked"):
+        doc.paragraph(stops_sentence(rescan, language))
     expected = rescan.get("expected", [])
     if expected:
         doc.paragraph(t["rescan_expected"].format(count=len(expected)))
@@ -159,3 +188,33 @@ def manual_lines(confirmations: list[dict[str, Any]], language: Language) -> lis
         counts = [f"{t['manual_' + k]}: {m['counts'][k]}" for k in ("erased", "kept") if k in m["counts"]]
         lines.append(f"{text} {'. '.join(counts)}." if counts else text)
     return lines
+
+
+def purpose_lines(purposes: list[dict[str, Any]], language: Language) -> list[str]:
+    """One sentence per table where a withdrawn consent stopped purposes: which stopped, which
+    continue, each with its basis in words."""
+    t = TEXTS[language]
+
+    def listed(items: list[dict[str, Any]]) -> str:
+        return "; ".join(
+            f"{p['purpose'].rstrip('.')} ({t['on_basis'].format(basis=p['basis'][language])})" for p in items
+        )
+
+    lines = []
+    for line in purposes:
+        text = (
+            f"{line['system_title']}, {line['description'].rstrip('.')} ({line['records']}): "
+            f"{t['stopped']}: {listed(line['stopped'])}."
+        )
+        if line["continuing"]:
+            text += f" {t['continuing']}: {listed(line['continuing'])}."
+        lines.append(text)
+    return lines
+
+
+def stops_sentence(rescan: dict[str, Any], language: Language) -> str:
+    t = TEXTS[language]
+    failed = rescan.get("unstopped", [])
+    if failed:
+        return t["stops_failed"].format(count=len(failed))
+    return t["stops_checked"].format(count=rescan["stops_checked"])

@@ -30,6 +30,7 @@ from services.catalogue.model import (
     period_parts,
 )
 from services.erasure import reasons
+from services.erasure.purposes import PurposeStop
 from services.erasure.reasons import Reason
 from services.intake.domain.deadline import add_months
 
@@ -85,6 +86,10 @@ class Decision:
     mark_restricted: bool = False
     review: str | None = None
     """Why a person must approve the plan (`special_category`, `ambiguous`, `no_rule`), if so."""
+    marks: tuple[str, ...] = ()
+    """Boolean columns set on the row: the marks of the purposes a withdrawn consent stopped."""
+    purposes: PurposeStop | None = None
+    """A withdrawn consent on a table with another basis: what stopped, what goes on (`purposes.py`)."""
 
     @property
     def kept(self) -> bool:
@@ -92,7 +97,7 @@ class Decision:
 
     @property
     def changes_source(self) -> bool:
-        return self.method is not Method.none or self.mark_restricted
+        return self.method is not Method.none or self.mark_restricted or bool(self.marks)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from schemas.requests import RequestStatus, RequestType
 from services.catalogue.model import Catalogue
 from services.erasure.flow import NAME, Erasure, finish_request
 from services.erasure.notices import notify_recipients
+from services.erasure.rectification import NOT_APPLIED, UNPROVEN, plan_corrections, prove, row_id
 from services.erasure.scopes import SCOPE_OF_TYPE, Scope
 from services.erasure.suppression import suppress
 from services.erasure.systems import ErasureSystems
@@ -178,51 +179,86 @@ class Rights:
     # ---------------------------------------------------------------------------- rectification
 
     async def rectify(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> None:
-        """Apply the request's corrections to the rectifiable columns of the subject's records.
-
-        A correction names a column (`name`) or one table's column (`system.table.column`). Old and
-        new values go to the audit trail only. Corrections naming no rectifiable column found are
-        left for a person (`needs_review`)."""
+        """Apply the request's corrections to the rectifiable columns of the subject's records
+        (`rectification.py`), read every found row back and prove it: the new value in place, no
+        old value left in a rectifiable column; an old value kept in a column that is not
+        rectifiable is named with its reason. The proof is stored (`rectification_proofs`) and
+        audited, values only as keyed hashes. Corrections naming no rectifiable column found, or a
+        value that cannot be written, and a proof that fails (a concurrent write put an old value
+        back) leave the request to a person (`needs_review`), never `completed`."""
         details = await conn.fetchval("select details from requests where id = $1", request_id)
         corrections: Mapping[str, str] = (details or {}).get("corrections") or {}
-        found = await conn.fetch(
+        findings = await conn.fetch(
             'select system, "table", primary_key from findings where request_id = $1', request_id
         )
-        applied: list[dict[str, Any]] = []
-        used: set[str] = set()
-        by_system: dict[str, list[tuple[str, dict[str, str], dict[str, str]]]] = defaultdict(list)
-        for row in found:
-            table = self.catalogue.systems[row["system"]].tables[row["table"]]
-            changes = {}
-            for name, value in corrections.items():
-                column = name.rsplit(".", 1)[-1]
-                scoped = name.count(".") == 2 and name != f"{row['system']}.{row['table']}.{column}"
-                spec = table.columns.get(column)
-                if scoped or spec is None or not spec.rectifiable:
-                    continue
-                changes[column] = value
-                used.add(name)
-            if changes:
-                by_system[row["system"]].append((row["table"], dict(row["primary_key"]), changes))
+        manual = self.systems.manual_systems()
+        found = [(r["system"], r["table"], dict(r["primary_key"])) for r in findings]
+        readable = [f for f in found if f[0] not in manual]
+        before = await self.systems.read_rows(readable)
+        plan = plan_corrections(self.catalogue, corrections, [(f, before.get(row_id(*f))) for f in readable])
+        replaced: list[tuple[str, str, str, Any]] = []
         affected: dict[tuple[str, str], set[str]] = defaultdict(set)
         counts: dict[tuple[str, str], int] = defaultdict(int)
-        for system, items in by_system.items():
-            for table_name, key, old, new in await self.systems.rectify(system, items):
-                applied.append({"system": system, "table": table_name, "key": key, "old": old, "new": new})
+        for system, items in plan.by_system().items():
+            for table_name, _key, old, _new in await self.systems.rectify(system, items):
+                replaced += [(system, table_name, column, value) for column, value in old.items()]
                 for recipient in self.catalogue.systems[system].tables[table_name].recipients:
                     affected[(recipient, "rectified")].add(f"{system}.{table_name}")
                     counts[(recipient, "rectified")] += 1
-        unused = sorted(set(corrections) - used)
-        await audit(conn, request_id, NAME, "rectified", {"changes": applied, "not_applied": unused})
+        after = await self.systems.read_rows(readable)
+        proof = prove(
+            self.catalogue,
+            plan,
+            readable,
+            after,
+            self.hash_key,
+            old_values=replaced,
+            unreadable=sorted({f[0] for f in found if f[0] in manual}),
+        )
+        record = proof.as_dict()
+        await conn.execute(
+            """insert into rectification_proofs (request_id, verified, proof) values ($1, $2, $3)
+               on conflict (request_id) do update set verified = excluded.verified, proof = excluded.proof,
+                   checked_at = now()""",
+            request_id,
+            proof.verified,
+            record,
+        )
+        await audit(
+            conn,
+            request_id,
+            NAME,
+            "rectified",
+            {
+                "changes": record["corrected"],
+                "not_applied": list(plan.not_applied),
+                "invalid": list(plan.invalid),
+            },
+        )
+        await audit(conn, request_id, NAME, "rectification_proof", record)
         reference = await conn.fetchval("select reference from requests where id = $1", request_id)
         await notify_recipients(conn, request_id, reference, affected, counts)
-        if unused or not corrections:
+        if not corrections or plan.not_applied or plan.invalid or proof.unreadable:
+            named = [
+                *(f"{name} names no rectifiable column found" for name in plan.not_applied),
+                *(f"{name} is not a valid value for its column" for name in plan.invalid),
+                *(f"{system} has no interface: an agent corrects it" for system in proof.unreadable),
+            ]
             await change_status(
                 conn,
                 request_id,
                 RequestStatus.needs_review,
                 actor=NAME,
-                reason="rectification: corrections that name no rectifiable column found",
+                reason=f"{NOT_APPLIED}: {'; '.join(named) or 'no corrections'}",
+            )
+            return
+        if not proof.verified:
+            await change_status(
+                conn,
+                request_id,
+                RequestStatus.needs_review,
+                actor=NAME,
+                reason=f"{UNPROVEN}: {'; '.join(proof.problems)}",
             )
             return
         await finish_request(
@@ -230,5 +266,6 @@ class Rights:
             request_id,
             RequestType.rectification,
             RequestStatus.completed,
-            f"{len(applied)} records corrected",
+            f"{len(proof.corrected)} values corrected in {len({(c['system'], c['table'], str(c['key'])) for c in proof.corrected})} "
+            f"records; read back: {proof.rows_checked} records hold no old value",
         )

@@ -1,8 +1,9 @@
 """Which found records a right concerns, and what it does to them. Pure.
 
 Erasure concerns everything found. The narrower rights each concern part of it: an unsubscribe
-the newsletter subscription, a consent withdrawal what is held on consent alone, an opt-out the
-marketing system, a restriction or an upheld objection what can be restricted (an objection only
+the newsletter subscription, a consent withdrawal what rests on consent (erased where consent is
+the only basis; where the table has another basis too, the consent purposes stop and the others go
+on, `purposes.py`), an opt-out the marketing system, a restriction or an upheld objection what can be restricted (an objection only
 what rests on legitimate interest). Records outside the scope are left alone and say so.
 """
 
@@ -12,9 +13,10 @@ from datetime import date as date_type
 from enum import StrEnum
 
 from schemas.requests import RequestType
-from services.catalogue.model import Catalogue
+from services.catalogue.model import Catalogue, Table
+from services.erasure.purposes import consent_stop, is_mixed
 from services.erasure.reasons import Reason
-from services.erasure.retention import Action, Condition, Decision, RecordFacts, decide
+from services.erasure.retention import Action, Condition, Decision, Method, RecordFacts, decide
 
 
 class Scope(StrEnum):
@@ -57,6 +59,21 @@ OPTED_OUT = Reason(
     ("GDPR Art. 21(2)",),
 )
 UNTIL_LIFTED = Condition("until_lifted", "until the restriction is lifted", "til sperringen oppheves")
+CONSENT_STOPPED = Reason(
+    "other_basis",
+    "You withdrew your consent: what rested on it has stopped. The record is kept for the purposes "
+    "that rest on another basis.",
+    "Du trakk tilbake samtykket ditt: det som bygde på det, er stanset. Posten beholdes for formålene "
+    "som bygger på et annet grunnlag.",
+    ("GDPR Art. 7(3)",),
+)
+OTHER_BASIS = Condition(
+    "other_basis",
+    "while the purposes on another basis last",
+    "så lenge formålene med et annet grunnlag varer",
+)
+CONSENT_HELD = "consent_purpose_held"
+"""Review reason: a legal hold keeps the row as it is and the consent purpose has no mark of its own."""
 
 
 def concerns(catalogue: Catalogue, scope: Scope, system: str, table: str) -> bool:
@@ -66,7 +83,7 @@ def concerns(catalogue: Catalogue, scope: Scope, system: str, table: str) -> boo
     if scope is Scope.newsletter_unsubscribe:
         return (system, table) == ("marketing", "newsletter_subscriptions")
     if scope is Scope.consent_withdrawal:
-        return rule.legal_basis == [CONSENT]
+        return CONSENT in rule.legal_basis
     if scope is Scope.marketing_opt_out:
         return system == "marketing"
     if scope is Scope.restriction:
@@ -82,6 +99,8 @@ def decide_in_scope(catalogue: Catalogue, scope: Scope, facts: RecordFacts, toda
     decision = decide(catalogue, facts, today)
     if decision.action is Action.refer or facts.values is None:
         return decision
+    if scope is Scope.consent_withdrawal and is_mixed(table) and facts.readable:
+        return stop_consent_purposes(table, decision)
     restrict_as: Reason | None = None
     if scope is Scope.restriction:
         restrict_as = RESTRICTED
@@ -101,3 +120,29 @@ def decide_in_scope(catalogue: Catalogue, scope: Scope, facts: RecordFacts, toda
             review=decision.review if decision.review == "special_category" else None,
         )
     return decision
+
+
+def stop_consent_purposes(table: Table, decision: Decision) -> Decision:
+    """A withdrawn consent on a table with another basis: the row stays for the other purposes,
+    the consent purposes stop as the catalogue says (columns emptied, their marks set). A legal hold
+    (`decision` restricts for one) keeps the row as it is: then only the marks can stop them, and
+    without a mark a person decides. A special category still needs a person's approval."""
+    held = (
+        decision.reason.code
+        if decision.action is Action.restrict and decision.reason.code.startswith("hold:")
+        else None
+    )
+    stop = consent_stop(table, held_by=held)
+    review = decision.review if decision.review in ("special_category", "ambiguous") else None
+    if held is not None and not stop.marks:
+        review = review or CONSENT_HELD
+    return Decision(
+        Action.restrict,
+        CONSENT_STOPPED,
+        Method.null_columns if stop.columns else Method.none,
+        stop.columns,
+        while_=OTHER_BASIS,
+        review=review,
+        marks=stop.marks,
+        purposes=stop,
+    )

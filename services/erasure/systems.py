@@ -41,6 +41,8 @@ class Change:
     columns: tuple[str, ...] = ()
     mark_restricted: bool = False
     fingerprint: str | None = None
+    marks: tuple[str, ...] = ()
+    """Boolean columns set true: the marks of purposes a withdrawn consent stopped."""
 
 
 def identifying_values(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,6 +181,8 @@ class ErasureSystems:
                     if change.method is Method.anonymise
                     else None
                 )
+        for mark in change.marks:
+            values[mark] = True
         return RowChange(
             change.table,
             key,
@@ -244,6 +248,7 @@ def changes_of(records: Sequence[PlannedRecord]) -> list[Change]:
             r.decision.columns,
             r.decision.mark_restricted,
             r.fingerprint,
+            r.decision.marks,
         )
         for r in records
     ]

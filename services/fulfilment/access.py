@@ -1,13 +1,16 @@
 """Access (Art. 15) and portability (Art. 20): from the findings to stored artifacts, then the status.
 
-Read the found rows and the dates their retention counts from; stop for a person's review when
-special-category data would be released; refer processor data to its controllers (one event per
-controller); render the extract in its formats and store each one sealed; only then complete the
-request and announce it, all in the caller's transaction.
+Read the found rows, the dates their retention counts from and what an earlier withdrawal of
+consent stopped for them (the ledger's `stopped_purposes`); stop for a person's review when
+special-category data, or free text that may name another person, would be released; refer
+processor data to its controllers (one event per controller); render the extract in its formats
+and store each one sealed; only then complete the request and announce it, all in the caller's
+transaction.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,18 +25,24 @@ from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue, IdentifierType
 from services.erasure.notices import recipients_told
+from services.erasure.outcome import stopped_purposes
 from services.fulfilment import formats
 from services.fulfilment.extract import (
     Company,
+    EarlierStop,
     HeldRecord,
+    RecordKey,
     Referral,
     SpecialRelease,
     assemble,
-    is_portable,
-    is_processor_data,
     learn_subject,
+    record_key,
+    released,
     special_fields,
+    uncertain_free_text,
+    with_stops,
 )
+from services.fulfilment.redaction import Identity
 from services.fulfilment.sources import ControllerLink, SourceReader
 from services.fulfilment.told import recipients_notified
 from services.locator.scope import EMAIL_DIRECT, scope_note
@@ -43,6 +52,14 @@ from services.runtime.outbox import enqueue
 NAME = "fulfilment"
 SPECIAL_CATEGORY_REVIEW = "special_category"
 """The status-history reason of a request waiting for a person to release Art. 9 data."""
+FREE_TEXT_REVIEW = "other_person_in_free_text"
+"""... waiting for a person to decide on free text that may name another person (Art. 15(4))."""
+REVIEW_REASONS = (
+    SPECIAL_CATEGORY_REVIEW,
+    FREE_TEXT_REVIEW,
+    f"{SPECIAL_CATEGORY_REVIEW}+{FREE_TEXT_REVIEW}",
+)
+"""Every reason an extract waits for a person with; one decision answers both questions."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,23 @@ def render(extract: Extract, *, portability: bool, with_pdf: bool = True) -> lis
     return rendered
 
 
+async def _audit_withheld(
+    conn: asyncpg.Connection, request_id: uuid.UUID, actor: str, extract: Extract
+) -> None:
+    """What free text lost to Art. 15(4), by kind and count (never a value), for the audit trail."""
+    kinds: dict[str, int] = {}
+    texts_withheld = 0
+    for record in extract.records:
+        for redaction in record.redacted:
+            if redaction.reason == "another_persons_identifier" and redaction.withheld:
+                kinds[redaction.withheld] = kinds.get(redaction.withheld, 0) + (redaction.count or 0)
+            elif redaction.reason == "mentions_another_person":
+                texts_withheld += 1
+    if kinds or texts_withheld:
+        detail = {"identifiers": dict(sorted(kinds.items())), "texts_withheld": texts_withheld}
+        await audit(conn, request_id, actor, "free_text_redacted", detail)
+
+
 def referrals(links: list[ControllerLink]) -> list[Referral]:
     by_system: dict[str, list[ControllerLink]] = {}
     for link in links:
@@ -106,25 +140,56 @@ class AccessFulfilment:
         self.artifacts = artifacts
         self.company = company
 
-    async def records(self, conn: asyncpg.Connection, request_id: uuid.UUID) -> list[HeldRecord]:
-        """The subject's rows as the systems hold them now, with their retention anchors."""
+    async def records(
+        self, conn: asyncpg.Connection, request_id: uuid.UUID, *, references: bool = True
+    ) -> list[HeldRecord]:
+        """The subject's rows as the systems hold them now, with their retention anchors and what
+        earlier withdrawals of consent stopped for them (`references=False`: without the
+        withdrawal's request reference)."""
         findings = await conn.fetch(
             'select system, "table", primary_key, categories from findings where request_id = $1', request_id
         )
-        return await self.sources.anchors(await self.sources.read(list(findings)))
+        held = await self.sources.anchors(await self.sources.read(list(findings)))
+        return with_stops(held, await self.stops(conn, held), references=references)
+
+    async def stops(
+        self, conn: asyncpg.Connection, records: list[HeldRecord]
+    ) -> dict[RecordKey, EarlierStop]:
+        """What earlier withdrawals stopped for the records of registers that list `purposes` (one
+        ledger read, none when no such register holds a record)."""
+        wanted = [r for r in records if self.catalogue.systems[r.system].tables[r.table].purposes]
+        if not wanted:
+            return {}
+        found = await stopped_purposes(conn, [(r.system, r.table, r.primary_key) for r in wanted])
+        return {
+            record_key(system, table, json.loads(key)): EarlierStop(
+                tuple((p["purpose"], p["legal_basis"]) for p in said["stopped"]),
+                datetime.fromisoformat(said["stopped_at"]),
+                said.get("request_reference"),
+            )
+            for (system, table, key), said in found.items()
+        }
 
     def needs_review(self, records: list[HeldRecord], request_type: RequestType) -> bool:
         """Special-category data that this request would release: a person decides first."""
+        portability = request_type == RequestType.portability
         return any(
             special_fields(self.catalogue, r)
-            for r in self._released(records, request_type == RequestType.portability)
+            for r in released(self.catalogue, records, portability=portability)
         )
 
-    def _released(self, records: list[HeldRecord], portability: bool) -> list[HeldRecord]:
-        ours = [r for r in records if not is_processor_data(self.catalogue, r.system)]
-        if portability:
-            ours = [r for r in ours if is_portable(self.catalogue.systems[r.system].tables[r.table])]
-        return ours
+    def review_reason(
+        self, records: list[HeldRecord], request_type: RequestType, identity: Identity
+    ) -> str | None:
+        """Why a person must look before this extract is released, if they must: special-category
+        data, free text that may name someone else, or both (one decision answers both)."""
+        portability = request_type == RequestType.portability
+        reasons = []
+        if self.needs_review(records, request_type):
+            reasons.append(SPECIAL_CATEGORY_REVIEW)
+        if uncertain_free_text(self.catalogue, records, identity, portability=portability):
+            reasons.append(FREE_TEXT_REVIEW)
+        return "+".join(reasons) or None
 
     async def fulfil(
         self,
@@ -133,9 +198,13 @@ class AccessFulfilment:
         *,
         actor: str = NAME,
         special: SpecialRelease | None = None,
+        free_text: SpecialRelease | None = None,
     ) -> bool:
         """Build, store and complete; False (and `needs_review`) when a person must release Art. 9
-        data first. The request must be `fulfilling`."""
+        data or free text that may name another person first. The request must be `fulfilling`.
+
+        `special` and `free_text` are a reviewer's decisions (`review.py`); given either, nothing
+        waits for a review again, and what no decision covers is withheld."""
         request = await conn.fetchrow(
             f"""select reference, type, received_at, language, correlation_id, identity_scope,
                       {ANSWERED_BY_POST} as by_post
@@ -144,12 +213,10 @@ class AccessFulfilment:
         )
         request_type = RequestType(request["type"])
         portability = request_type == RequestType.portability
-        records = await self.records(conn, request_id)
-        if special is None and self.needs_review(records, request_type):
-            await change_status(
-                conn, request_id, RequestStatus.needs_review, actor=actor, reason=SPECIAL_CATEGORY_REVIEW
-            )
-            return False
+        scope = request["identity_scope"]
+        # A mailbox can be shared: on a confirmed email alone, whose earlier requests these were is
+        # not known, so their references are left out (as the recipients they told are).
+        records = await self.records(conn, request_id, references=scope != EMAIL_DIRECT)
         seeds: dict[IdentifierType, list[str]] = {}
         ours: dict[str, str] = {}
         for row in await conn.fetch(
@@ -158,8 +225,12 @@ class AccessFulfilment:
             ours[row["kind"]] = row["value"]
             if row["kind"] in IdentifierType.__members__:
                 seeds.setdefault(IdentifierType(row["kind"]), []).append(row["value"])
+        identity = learn_subject(self.catalogue, seeds, records)
+        reviewed = special is not None or free_text is not None
+        if not reviewed and (why := self.review_reason(records, request_type, identity)):
+            await change_status(conn, request_id, RequestStatus.needs_review, actor=actor, reason=why)
+            return False
         links = await self.sources.controllers(records)
-        scope = request["identity_scope"]
         notified = []
         if not portability and scope != EMAIL_DIRECT:
             # A mailbox can be shared: on a confirmed email alone, whose earlier changes these
@@ -174,12 +245,14 @@ class AccessFulfilment:
             generated_at=datetime.now(UTC),
             company=self.company,
             language=request["language"],
-            identity=learn_subject(self.catalogue, seeds, records),
+            identity=identity,
             referrals=referrals(links),
             special=special,
             portability=portability,
             notified=notified,
+            free_text=free_text,
         )
+        await _audit_withheld(conn, request_id, actor, extract)
         if (note := scope_note(scope, request["language"])) is not None:
             extract = extract.model_copy(
                 update={"scope": ExtractScope(**note)}

@@ -1,8 +1,7 @@
 """The reviewer's release of special-category data through the public API.
 
-Rule: agent and ops keys may decide (customer service resolves the case, the DPO's staff use ops
-keys); system keys may not, because a person must look at the data. The decision is recorded and
-audited under the key's name.
+Rule: only the data protection officer decides (`Action.release_special` in `services.authority`,
+the same rule as the console's); the decision is recorded and audited under the key's name.
 """
 
 from __future__ import annotations
@@ -14,17 +13,16 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.requests import RequestStatus
+from services.api.auth import ApiKey, allowed
+from services.api.web import runtime_pool
+from services.authority import Action
 from services.fulfilment.access import AccessFulfilment
 from services.fulfilment.extract import SpecialRelease
 from services.fulfilment.review import NotAwaitingRelease, decide
 from services.fulfilment.service import build_access
-from services.intake.auth import ApiKey, Role, require
-from services.intake.http import runtime_pool
 from services.runtime.ledger import RequestNotFound
 
 router = APIRouter(tags=["review"])
-
-REVIEWERS = require(Role.agent, Role.ops)
 
 
 class ReviewDecision(BaseModel):
@@ -55,7 +53,10 @@ def access_of(request: Request) -> AccessFulfilment:
     responses={404: {"description": "No such request"}, 409: {"description": "Not waiting for this review"}},
 )
 async def review(
-    request_id: uuid.UUID, body: ReviewDecision, request: Request, caller: Annotated[ApiKey, REVIEWERS]
+    request_id: uuid.UUID,
+    body: ReviewDecision,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.release_special)],
 ) -> ReviewOutcome:
     access = access_of(request)
     try:
@@ -67,6 +68,7 @@ async def review(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such request") from None
     except NotAwaitingRelease:
         raise HTTPException(
-            status.HTTP_409_CONFLICT, "this request is not waiting for a special-category release"
+            status.HTTP_409_CONFLICT,
+            "this request is not waiting for a person's release (special-category data or other people in free text)",
         ) from None
     return ReviewOutcome(request_id=request_id, decision=body.decision, status=final)

@@ -14,10 +14,10 @@ from typing import Any
 
 from fpdf.enums import XPos, YPos
 
-from schemas.extract import Extract, ExtractRecord
+from schemas.extract import Extract, ExtractRecord, RecordPurpose
 from services.documents.pdf import _FONT, PdfDocument
 from services.documents.templates import environment, long_date
-from services.fulfilment.texts import texts
+from services.fulfilment.texts import Texts, texts
 
 PACKAGE = "services.fulfilment"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -33,10 +33,56 @@ def _title(extract: Extract) -> str:
     return words.portability_title if extract.kind == "portability" else words.title
 
 
+def redaction_lines(record: ExtractRecord, words: Texts) -> list[tuple[str, str]]:
+    """What was left out of the record about other people, as (label, text) lines: the fields
+    left out, what was withheld inside each free text (kind and count), the texts withheld whole."""
+    labels = words.labels
+    fields = [r.field for r in record.redacted if r.reason == "another_person"]
+    in_text: dict[str, list[str]] = {}
+    for r in record.redacted:
+        if r.reason == "another_persons_identifier" and r.withheld:
+            in_text.setdefault(r.field, []).append(f"{words.withheld_kinds[r.withheld]} ({r.count or 1})")
+    whole = [r.field for r in record.redacted if r.reason == "mentions_another_person"]
+    lines = [(labels["redacted"], ", ".join(fields))] if fields else []
+    lines += [
+        (labels["redacted_in_text"], f"{field}: {', '.join(kinds)}") for field, kinds in in_text.items()
+    ]
+    lines += [(labels["redacted_text"], ", ".join(whole))] if whole else []
+    return lines
+
+
+def purpose_status(purpose: RecordPurpose, language: str) -> str:
+    """Whether a purpose goes on for the record or stopped: when, why and, where known, on which
+    request."""
+    words = texts(language)
+    stopped = purpose.stopped
+    if stopped is None:
+        return words.labels["continues"]
+    line = words.stopped_on.format(
+        date=long_date(stopped.on, "en" if language == "en" else "nb"), because=stopped.because_text
+    )
+    if stopped.request_reference:
+        line += f" ({words.labels['request']} {stopped.request_reference})"
+    return line
+
+
+def purpose_basis(purpose: RecordPurpose) -> str:
+    """'GDPR Art. 6(1)(f): our legitimate interest'."""
+    return f"{purpose.legal_basis}: {purpose.basis}"
+
+
 def to_html(extract: Extract) -> str:
     words = texts(extract.language)
     template = environment(PACKAGE).get_template("extract.html.j2")
-    return template.render(extract=extract, texts=words, labels=words.labels, title=_title(extract))
+    return template.render(
+        extract=extract,
+        texts=words,
+        labels=words.labels,
+        title=_title(extract),
+        redactions=lambda record: redaction_lines(record, words),
+        purpose_status=lambda purpose: purpose_status(purpose, extract.language),
+        purpose_basis=purpose_basis,
+    )
 
 
 def _text(value: Any) -> str:
@@ -95,9 +141,17 @@ def to_pdf(extract: Extract) -> bytes:
         first = group[0]
         pdf.heading(f"{first.system_title}: {first.table} ({len(group)})", level=3)
         sources = ([labels["from_you"]] if first.collected_from_subject else []) + first.source
+        purposes = dict.fromkeys((p.purpose, purpose_basis(p)) for r in group for p in r.purposes)
+        said = (
+            [(labels["purpose"], f"{purpose} ({basis})") for purpose, basis in purposes]
+            if purposes
+            else [
+                (labels["purpose"], first.purpose),
+                (labels["legal_basis"], ", ".join(first.legal_basis)),
+            ]
+        )
         about = [
-            (labels["purpose"], first.purpose),
-            (labels["legal_basis"], ", ".join(first.legal_basis)),
+            *said,
             (labels["recipients"], "; ".join(first.recipients) or labels["none"]),
             (labels["retention"], first.retention.rule),
             (labels["source"], "; ".join(sources)),
@@ -117,12 +171,16 @@ def to_pdf(extract: Extract) -> bytes:
             rows += [(field, _text(value)) for field, value in record.data.items()]
             rows.append((labels["categories"], ", ".join(record.categories)))
             rows.append(("", retention))
+            if any(p.stopped for p in record.purposes):  # what goes on for this record, what stopped
+                rows += [
+                    (purpose_status(p, language), f"{p.purpose} ({purpose_basis(p)})")
+                    for p in record.purposes
+                ]
             if record.special_category:
                 rows.append((labels["special"], ", ".join(record.special_category)))
             if record.withheld_special_category:
                 rows.append((labels["withheld"], ", ".join(record.withheld_special_category)))
-            if record.redacted:
-                rows.append((labels["redacted"], ", ".join(r.field for r in record.redacted)))
+            rows += redaction_lines(record, words)
             pdf.lines(rows, indent=4)
     if extract.referred_to_controllers:
         pdf.heading(labels["referred"])

@@ -12,6 +12,9 @@ one of the subject's identifiers is the subject, and teaches their other identif
 A party whose identifiers are not the subject's, or that has no identifier and a name that is not
 one of the subject's, is another person: its fields are left out and listed. When in doubt the
 field is left out; a reviewer can release it, a disclosure cannot be undone.
+
+Columns of prose (`free_text: true`: call notes, letters, messages) say whose they are nowhere;
+`free_text.py` scans them for other people's identifiers and names instead.
 """
 
 from __future__ import annotations

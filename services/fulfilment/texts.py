@@ -6,6 +6,7 @@ appear as written; everything the extract adds around them is here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +33,16 @@ class Texts:
     notified_intro: str
     changes: dict[str, str]
     labels: dict[str, str]
+    withheld_marker: str
+    """What stands in a free text where another person's identifier was (`{what}`: the kind)."""
+    withheld_kinds: dict[str, str]
+    """`free_text.Withheld` kinds, as the marker and the extract's list name them."""
+    withheld_text: str
+    """What stands for a whole free text a reviewer withheld because it is about someone else."""
+    stop_reasons: dict[str, str]
+    """Why a purpose stopped for a record (`PurposeStopped.because`), in words."""
+    stopped_on: str
+    """A stopped purpose's status: `{date}`, `{because}`; `{reference}` is added after it when known."""
 
     def summary(self, count: int) -> str:
         return self.summary_none if count == 0 else self.summary_some.format(count=count)
@@ -132,6 +143,8 @@ _NB = Texts(
         "special": "Særlige kategorier (art. 9), frigitt etter manuell vurdering",
         "withheld": "Særlige kategorier holdt tilbake etter manuell vurdering",
         "redacted": "Utelatt fordi det gjelder en annen person (art. 15 nr. 4)",
+        "redacted_in_text": "Holdt tilbake i teksten fordi det gjelder en annen person (art. 15 nr. 4)",
+        "redacted_text": "Teksten holdt tilbake etter manuell vurdering fordi den omtaler en annen person (art. 15 nr. 4)",
         "referred": "Opplysninger vi behandler for andre",
         "controllers": "Behandlingsansvarlig",
         "count": "Antall",
@@ -143,7 +156,25 @@ _NB = Texts(
         "address": "Adresse",
         "none": "ingen",
         "redacted_value": "[utelatt]",
+        "purposes": "Formål og rettslig grunnlag",
+        "status": "Status",
+        "continues": "Fortsetter",
+        "request": "forespørsel",
     },
+    withheld_marker="[holdt tilbake: {what} — art. 15 nr. 4]",
+    withheld_kinds={
+        "national_id": "en annen persons fødselsnummer",
+        "d_number": "en annen persons D-nummer",
+        "phone": "en annen persons telefonnummer",
+        "email": "en annen persons e-postadresse",
+        "bank_account": "en annen persons kontonummer",
+        "case_number": "en annen persons saksnummer",
+        "customer_number": "en annen persons kundenummer",
+        "invoice_number": "en annen persons fakturanummer",
+    },
+    withheld_text="[holdt tilbake: teksten omtaler en annen person — art. 15 nr. 4]",
+    stop_reasons={"consent_withdrawn": "du trakk tilbake samtykket"},
+    stopped_on="Stanset {date}: {because}",
 )
 
 _EN = Texts(
@@ -227,6 +258,8 @@ _EN = Texts(
         "special": "Special categories (Art. 9), released after a person's review",
         "withheld": "Special categories withheld after a person's review",
         "redacted": "Left out because it is about another person (Art. 15(4))",
+        "redacted_in_text": "Withheld inside the text because it is about another person (Art. 15(4))",
+        "redacted_text": "Text withheld after a person's review because it is about another person (Art. 15(4))",
         "referred": "Data we hold for others",
         "controllers": "Controller",
         "count": "Records",
@@ -238,7 +271,25 @@ _EN = Texts(
         "address": "Address",
         "none": "none",
         "redacted_value": "[left out]",
+        "purposes": "Purposes and legal bases",
+        "status": "Status",
+        "continues": "Continues",
+        "request": "request",
     },
+    withheld_marker="[withheld: {what} — Art. 15(4)]",
+    withheld_kinds={
+        "national_id": "another person's national identity number",
+        "d_number": "another person's D-number",
+        "phone": "another person's phone number",
+        "email": "another person's email address",
+        "bank_account": "another person's bank account number",
+        "case_number": "another person's case number",
+        "customer_number": "another person's customer number",
+        "invoice_number": "another person's invoice number",
+    },
+    withheld_text="[withheld: the text is about another person — Art. 15(4)]",
+    stop_reasons={"consent_withdrawn": "you withdrew your consent"},
+    stopped_on="Stopped on {date}: {because}",
 )
 
 TEXTS: dict[Language, Texts] = {"nb": _NB, "en": _EN}
@@ -247,3 +298,12 @@ TEXTS: dict[Language, Texts] = {"nb": _NB, "en": _EN}
 def texts(language: str) -> Texts:
     """The request's language; anything else falls back to Norwegian, the company's language."""
     return TEXTS["en"] if language == "en" else TEXTS["nb"]
+
+
+MARKER_PATTERN = re.compile(
+    "|".join(
+        re.escape(prefix) + r"[^\[\]\n]*\]"
+        for prefix in sorted({t.withheld_marker.split(":")[0] + ":" for t in TEXTS.values()})
+    )
+)
+"""A withheld-marker in any language: a scan leaves it as it is (scanning twice changes nothing)."""

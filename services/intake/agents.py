@@ -15,8 +15,9 @@ from schemas.envelope import Envelope
 from schemas.events import RequestAccepted, RequestRejected
 from schemas.registry import INTAKE, INTAKE_OUTCOMES
 from schemas.requests import RequestView
-from services.intake import service
+from services.intake import admission, requests
 from services.intake.domain.identifiers import REASON_CODES, InvalidIdentifier
+from services.intake.events import NAME as PRODUCER
 from services.runtime.consumer import EventConsumer, EventFailed, Unprocessable, Unusable
 from services.runtime.host import Runtime
 from services.runtime.outbox import enqueue, enqueue_many
@@ -26,7 +27,7 @@ from services.runtime.settings import Settings
 def _handler(settings: Settings) -> Any:
     async def on_submitted(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         try:
-            result = await service.submit(
+            result = await admission.submit(
                 conn,
                 event.payload,
                 actor=event.producer,
@@ -45,10 +46,10 @@ def _batch_handler(settings: Settings) -> Any:
     async def on_submitted_many(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
         """The same flow set-based: every event of the batch stored and answered in a few round trips."""
         pending = [
-            service.Pending(event.payload, event.producer, event.idempotency_key, event.correlation_id)
+            admission.Pending(event.payload, event.producer, event.idempotency_key, event.correlation_id)
             for event in events
         ]
-        results = await service.submit_many(conn, pending, accept_synthetic=settings.accept_synthetic_ids)
+        results = await admission.submit_many(conn, pending, accept_synthetic=settings.accept_synthetic_ids)
         for index, result in enumerate(results):
             if isinstance(result, InvalidIdentifier):
                 raise EventFailed(index, Unprocessable(result.reason_code, f"payload.{result.field}"))
@@ -76,7 +77,7 @@ async def _accept(
 def _outcome(event: Envelope[Any], view: RequestView, duplicate_of: str | None) -> Envelope[RequestAccepted]:
     return Envelope[RequestAccepted](
         event_type="request.accepted",
-        producer=service.NAME,
+        producer=PRODUCER,
         request_id=view.id,
         correlation_id=event.correlation_id,
         idempotency_key=event.idempotency_key,
@@ -92,7 +93,7 @@ def _outcome(event: Envelope[Any], view: RequestView, duplicate_of: str | None) 
 
 async def on_redelivered(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
     """The same event again: answer again with what the first delivery created."""
-    found = await service.find_for_event(conn, event.producer, event.idempotency_key, event.correlation_id)
+    found = await requests.find_for_event(conn, event.producer, event.idempotency_key, event.correlation_id)
     if found is not None:
         await _accept(conn, event, *found)
 
@@ -108,7 +109,7 @@ async def on_rejected(conn: asyncpg.Connection, unusable: Unusable) -> None:
     key = idempotency_key or (unusable.key.decode("utf-8", "replace")[:200] if unusable.key else None)
     outcome = Envelope[RequestRejected](
         event_type="request.rejected",
-        producer=service.NAME,
+        producer=PRODUCER,
         correlation_id=_text(raw.get("correlation_id")) or _text(raw.get("event_id")) or "unknown",
         idempotency_key=idempotency_key,
         payload=RequestRejected(reason_code=unusable.reason_code, field_path=unusable.field_path),

@@ -1,4 +1,8 @@
-"""Artifacts through the public API: agents list them with fresh links; anyone with a link fetches once."""
+"""Artifacts through the public API: agents list them with fresh links; anyone with a link fetches once.
+
+A listing issues one live link per artifact to the caller and ends the ones it had before; the file
+is served with the console's strict Content-Security-Policy (an HTML extract runs nothing, loads
+nothing and cannot be framed, whoever opens it)."""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel
 
-from services.artifacts.sealing import ConfiguredKeys
-from services.artifacts.store import ArtifactStore, Refused
-from services.intake.auth import ApiKey, Role, require
-from services.intake.http import runtime_pool as _pool
+from services.api.auth import ApiKey, allowed
+from services.api.web import artifact_store
+from services.api.web import runtime_pool as _pool
+from services.artifacts.store import Refused
+from services.authority import Action
+from services.console.web import CSP
 
 router = APIRouter(tags=["artifacts"])
-
-STAFF = require(Role.agent, Role.ops)
 
 
 class ArtifactLink(BaseModel):
@@ -28,20 +32,14 @@ class ArtifactLink(BaseModel):
     expires_at: datetime
 
 
-def _store(request: Request) -> ArtifactStore:
-    state = request.app.state
-    if getattr(state, "artifact_store", None) is None:
-        state.artifact_store = ArtifactStore(ConfiguredKeys.parse(state.settings.artifact_keys))
-    return state.artifact_store  # type: ignore[no-any-return]
-
-
 @router.get(
-    "/v1/requests/{request_id}/artifacts", summary="A request's artifacts, each with a fresh one-time link"
+    "/v1/requests/{request_id}/artifacts",
+    summary="A request's artifacts, each with a fresh one-time link (ending the caller's earlier one)",
 )
 async def list_artifacts(
-    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, STAFF]
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, allowed(Action.download)]
 ) -> list[ArtifactLink]:
-    store, now = _store(request), datetime.now(UTC)
+    store, now = artifact_store(request), datetime.now(UTC)
     valid_for = timedelta(days=request.app.state.settings.download_link_days)
     links = []
     async with _pool(request).acquire() as conn, conn.transaction():
@@ -69,7 +67,7 @@ async def download(
     token: Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")], request: Request
 ) -> Response:
     async with _pool(request).acquire() as conn, conn.transaction():
-        result = await _store(request).redeem(conn, token, now=datetime.now(UTC))
+        result = await artifact_store(request).redeem(conn, token, now=datetime.now(UTC))
     if result is Refused.unknown:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such link")
     if result is Refused.spent:
@@ -82,5 +80,7 @@ async def download(
             "Content-Disposition": f'attachment; filename="{result.filename}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": CSP,
+            "Referrer-Policy": "no-referrer",
         },
     )

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.intake import service
+from services.intake import admission
 from services.intake.domain.identifiers import InvalidIdentifier
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,13 @@ class GroupCommit:
         self.accept_synthetic = accept_synthetic
         self.max_batch = max_batch
         self.transactions = transactions
-        self._queue: deque[tuple[service.Pending, asyncio.Future[service.Submitted]]] = deque()
+        self._queue: deque[tuple[admission.Pending, asyncio.Future[admission.Submitted]]] = deque()
         self._active = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def submit(self, pending: service.Pending) -> service.Submitted:
+    async def submit(self, pending: admission.Pending) -> admission.Submitted:
         """Store one submission (in whichever batch takes it); raises `InvalidIdentifier`."""
-        future: asyncio.Future[service.Submitted] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[admission.Submitted] = asyncio.get_running_loop().create_future()
         self._queue.append((pending, future))
         if self._active < self.transactions:
             self._active += 1
@@ -55,11 +55,13 @@ class GroupCommit:
         finally:
             self._active -= 1
 
-    async def _commit(self, batch: list[tuple[service.Pending, asyncio.Future[service.Submitted]]]) -> None:
+    async def _commit(
+        self, batch: list[tuple[admission.Pending, asyncio.Future[admission.Submitted]]]
+    ) -> None:
         now = datetime.now(UTC)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                results = await service.submit_many(
+                results = await admission.submit_many(
                     conn, [p for p, _ in batch], now=now, accept_synthetic=self.accept_synthetic
                 )
         except Exception as exc:
@@ -77,7 +79,8 @@ class GroupCommit:
 
 
 def _settle(
-    future: asyncio.Future[service.Submitted], result: service.Submitted | InvalidIdentifier | BaseException
+    future: asyncio.Future[admission.Submitted],
+    result: admission.Submitted | InvalidIdentifier | BaseException,
 ) -> None:
     if future.done():  # the client went away
         return

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from schemas.requests import ContractInput, RequestSubmission, RequestView, Verification
-from services.intake import service
-from services.intake.auth import ApiKey, Role, require
+from services.api.auth import ApiKey, allowed
+from services.api.web import runtime_pool
+from services.authority import Action
+from services.intake import admission, lifecycle, requests
 from services.intake.group_commit import GroupCommit
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
-
-WRITERS = require(Role.system, Role.agent)
-READERS = require(Role.system, Role.agent, Role.ops)
-DEADLINE_KEEPERS = require(Role.agent, Role.ops)
 
 
 class StatusChange(BaseModel):
@@ -47,14 +45,6 @@ class Cancellation(ContractInput):
     reason: str = Field(min_length=3, max_length=200)
 
 
-def runtime_pool(request: Request) -> Any:
-    """The ledger pool of the running service; 503 while it starts."""
-    runtime = request.app.state.runtime
-    if runtime is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "starting up")
-    return runtime.pool
-
-
 def group_commit(request: Request) -> GroupCommit:
     """The service's group commit, made on first use (the pool exists only once the service runs)."""
     pool = runtime_pool(request)
@@ -76,12 +66,12 @@ async def submit_request(
     body: RequestSubmission,
     request: Request,
     response: Response,
-    caller: Annotated[ApiKey, WRITERS],
+    caller: Annotated[ApiKey, allowed(Action.submit)],
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> Submission:
-    result = await group_commit(request).submit(service.Pending(body, caller.name, idempotency_key))
+    result = await group_commit(request).submit(admission.Pending(body, caller.name, idempotency_key))
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return Submission(**result.view.model_dump(), duplicate_of=result.duplicate_of)
@@ -90,20 +80,20 @@ async def submit_request(
 @router.get("", summary="Find a request by the idempotency key it was submitted with")
 async def find_by_idempotency_key(
     request: Request,
-    caller: Annotated[ApiKey, READERS],
+    caller: Annotated[ApiKey, allowed(Action.read, scoped_by_caller=True)],
     idempotency_key: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")],
 ) -> list[RequestView]:
     async with runtime_pool(request).acquire() as conn:
-        found = await service.find_by_key(conn, caller.name, idempotency_key)
+        found = await requests.find_by_key(conn, caller.name, idempotency_key)
     return [found] if found else []
 
 
 @router.get("/{request_id}", summary="A request with its status history")
 async def get_request(
-    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, READERS]
+    request_id: uuid.UUID, request: Request, caller: Annotated[ApiKey, allowed(Action.read)]
 ) -> RequestDetail:
     async with runtime_pool(request).acquire() as conn:
-        found = await service.find(conn, request_id)
+        found = await requests.find(conn, request_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such request")
     view, history = found
@@ -112,27 +102,36 @@ async def get_request(
 
 @router.post("/{request_id}/verification", summary="Record identity evidence; resumes a waiting request")
 async def record_verification(
-    request_id: uuid.UUID, body: Verification, request: Request, caller: Annotated[ApiKey, WRITERS]
+    request_id: uuid.UUID,
+    body: Verification,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.verify)],
 ) -> RequestView:
     async with runtime_pool(request).acquire() as conn, conn.transaction():
-        return await service.record_verification(
+        return await lifecycle.record_verification(
             conn, request_id, body, actor=caller.name, now=datetime.now(UTC)
         )
 
 
 @router.post("/{request_id}/extension", summary="Extend the deadline by up to two further months")
 async def extend_deadline(
-    request_id: uuid.UUID, body: Extension, request: Request, caller: Annotated[ApiKey, DEADLINE_KEEPERS]
+    request_id: uuid.UUID,
+    body: Extension,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.extend)],
 ) -> RequestView:
     async with runtime_pool(request).acquire() as conn, conn.transaction():
-        return await service.extend(
+        return await lifecycle.extend(
             conn, request_id, months=body.months, reason=body.reason, actor=caller.name, now=datetime.now(UTC)
         )
 
 
 @router.post("/{request_id}/cancel", summary="Withdraw a request")
 async def cancel_request(
-    request_id: uuid.UUID, body: Cancellation, request: Request, caller: Annotated[ApiKey, WRITERS]
+    request_id: uuid.UUID,
+    body: Cancellation,
+    request: Request,
+    caller: Annotated[ApiKey, allowed(Action.cancel)],
 ) -> RequestView:
     async with runtime_pool(request).acquire() as conn, conn.transaction():
-        return await service.cancel(conn, request_id, reason=body.reason, actor=caller.name)
+        return await lifecycle.cancel(conn, request_id, reason=body.reason, actor=caller.name)

@@ -31,7 +31,7 @@ console = Console(highlight=False)
 
 def _service_spec(name: str):  # type: ignore[no-untyped-def]
     if name == "intake":
-        from services.intake.app import SPEC
+        from services.api.app import SPEC
     elif name == "locator":
         from services.locator.service import SPEC
     elif name == "fulfilment":

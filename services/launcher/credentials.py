@@ -7,8 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
-LOCAL_API_ROLES = ("system", "agent", "ops")
-"""One generated API key per role for a local run."""
+LOCAL_API_ROLES = ("system", "agent", "ops", "dpo")
+"""One generated API key per role for a local run (the roles of `services.authority.Role`)."""
 
 DEMO_CONSOLE_ACCOUNTS = (("demo-agent", "agent"), ("demo-dpo", "dpo"), ("demo-ops", "ops"))
 
@@ -31,11 +31,15 @@ def artifact_keys(data_dir: Path) -> str:
 
 
 def api_keys(data_dir: Path) -> str:
-    """Generated keys, one per role of `LOCAL_API_ROLES`, kept across restarts."""
+    """Generated keys, one per role of `LOCAL_API_ROLES`, kept across restarts; a data directory
+    made before a role existed gets a key for it added (the keys it had stay as they were)."""
     file = data_dir / "api-keys"
-    if file.exists():
-        return file.read_text().strip()
-    keys = ",".join(f"local-{role}:{role}:{secrets.token_urlsafe(24)}" for role in LOCAL_API_ROLES)
+    kept = [entry for entry in file.read_text().strip().split(",") if entry] if file.exists() else []
+    have = {entry.split(":", 2)[1] for entry in kept if entry.count(":") >= 2}
+    missing = [role for role in LOCAL_API_ROLES if role not in have]
+    if not missing:
+        return ",".join(kept)
+    keys = ",".join([*kept, *(f"local-{role}:{role}:{secrets.token_urlsafe(24)}" for role in missing)])
     _kept(file, keys + "\n")
     return keys
 

@@ -22,6 +22,7 @@ from schemas.envelope import Envelope
 from schemas.events import RequestVerified, ReviewRequired, SubjectLocated
 from schemas.registry import EVENTS, LOCATED, REQUESTS
 from schemas.requests import RequestStatus, RequestType
+from services.catalogue.drift.audit import note_drift
 from services.catalogue.loader import load_catalogue
 from services.locator.locate import Located, Locator, NeedsReview, Outcome, Waiting
 from services.locator.manual import open_task
@@ -134,6 +135,7 @@ class LocatorFlow:
                 "systems_searched": outcome.systems_searched,
             },
         )
+        await note_drift(conn, request_id, NAME, "locate")
         located = SubjectLocated(
             type=request_type,
             finding_count=len(outcome.findings),

@@ -16,6 +16,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.events import DeadlineExtended, RequestFulfilled, RequestRefused, VerificationRequested
 from schemas.requests import Channel, RequestStatus, RequestType
+from services.erasure.outcome import notice_context
 from services.intake.domain.assurance import REQUIRED, Assurance
 from services.locator.scope import EMAIL_DIRECT
 from services.notifier.notices import Medium, Template, completion_template, media, refusal_reason
@@ -170,6 +171,8 @@ async def on_fulfilled(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         )
         names = (detail or {}).get("controllers") or []
         context = {"controllers": [{"name": name, "contact": None} for name in names]}
+    elif template is Template.completion:  # what a consent withdrawal stopped, a rectification's proof
+        context.update(await notice_context(conn, request["id"], RequestType(request["type"])))
     elif template is Template.erasure_done:
         # What was kept comes from the erasure's certificate (issue 7); until it lands: nothing listed.
         context = {"kept": []}

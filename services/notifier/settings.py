@@ -1,16 +1,17 @@
 """Knobs of the data subject's side (`DSR_SMTP_*`, `DSR_NOTICE_*`, `DSR_PUBLIC_*`, ...), validated on load.
 
 Kept beside the notifier, like the locator's, so the runtime does not grow a setting per service;
-the README's configuration table lists them too. The public pages read them as well.
+the README's configuration table lists them too. What the public pages need as well (links,
+the company's name, rate limits) is `PublicSettings`, which these extend.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.public.settings import PublicSettings
 
 
 class SmtpTls(StrEnum):
@@ -19,13 +20,7 @@ class SmtpTls(StrEnum):
     tls = "tls"  # implicit TLS (SMTPS, usually port 465)
 
 
-class NoticeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DSR_", extra="ignore")
-
-    public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="The public pages' base URL, used in the links notices carry."
-    )
-    company_name: str = Field("Example Inkasso AS", description="The controller's name in notices.")
+class NoticeSettings(PublicSettings):
     smtp_host: str = Field("127.0.0.1", description="SMTP server notices are sent through.")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
     smtp_tls: SmtpTls = Field(SmtpTls.starttls, description="`none`, `starttls` or `tls` (implicit).")
@@ -41,20 +36,3 @@ class NoticeSettings(BaseSettings):
         30.0, gt=0, description="First wait before delivering a notice again (doubles each time)."
     )
     notice_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest wait between two attempts.")
-    email_link_days: float = Field(7, gt=0, description="Days an email confirmation link stays valid.")
-    verification_timeout_days: float = Field(
-        7, gt=0, description="Days an emailed request may wait for its confirmation before it is refused."
-    )
-    public_rate_per_address: int = Field(
-        20, ge=1, description="Public form submissions per client address per minute."
-    )
-    public_rate_per_identifier: int = Field(
-        5, ge=1, description="Public form submissions naming one identifier per hour."
-    )
-    public_max_open_per_identifier: int = Field(
-        3, ge=1, description="Open requests one identifier may have before the form refuses more."
-    )
-    demo_mail_dir: Path | None = Field(
-        None,
-        description="Folder of the demo SMTP sink's mail, shown at `/demo/mail` (set by `dsr up --demo`).",
-    )

@@ -3,6 +3,7 @@ per field out. Pure; the page and intake's own checks do the rest."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +21,16 @@ TEXT_LIMITS = {
     **{name: 254 for name in IDENTIFIER_FIELDS},
 }
 HONEYPOT = "website"
+MULTILINE = ("notes", "objection_grounds", "corrections", "postal_address")
+"""Text areas: line breaks and tabs are typed there; in every other field they are not."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def has_control(name: str, value: str) -> bool:
+    """A control character nobody types (NUL, ESC, C1 ...): refused, never stripped, because
+    `1483781\x000060` without its NUL is somebody's national id (issue 22)."""
+    return bool((_CONTROL_IN_TEXT if name in MULTILINE else _CONTROL).search(value))
 
 
 @dataclass
@@ -27,10 +38,19 @@ class FormInput:
     """What the person typed (kept to fill the form again after an error)."""
 
     values: dict[str, str] = field(default_factory=dict)
+    controls: set[str] = field(default_factory=set)
+    """Fields that held a control character (shown again with U+FFFD in its place)."""
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, list[str]]) -> FormInput:
-        return cls({name: (values[0] if values else "").strip() for name, values in fields.items()})
+        values, controls = {}, set()
+        for name, given in fields.items():
+            value = given[0] if given else ""
+            if has_control(name, value):
+                controls.add(name)
+                value = (_CONTROL_IN_TEXT if name in MULTILINE else _CONTROL).sub("\ufffd", value)
+            values[name] = value.strip()
+        return cls(values, controls)
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
@@ -58,6 +78,8 @@ def corrections(text: str) -> dict[str, str] | None:
 def to_submission(form: FormInput) -> tuple[RequestSubmission | None, dict[str, str]]:
     """The submission, or error codes per form field (the page words them)."""
     errors: dict[str, str] = {}
+    for name in sorted(form.controls):
+        errors.setdefault(name if name in TEXT_LIMITS else "identifiers", "control_characters")
     for name, limit in TEXT_LIMITS.items():
         if len(form.get(name)) > limit:
             errors[name] = "too_long"

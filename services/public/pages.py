@@ -20,18 +20,18 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.responses import HTMLResponse
 
 from schemas.requests import RequestStatus, RequestType
+from services.api.web import artifact_store, runtime_pool
 from services.artifacts.sealing import ConfiguredKeys
 from services.documents.templates import environment
-from services.intake import service
+from services.intake import admission
 from services.intake.domain.assurance import REQUIRED, Assurance
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.domain.submission import normalise_subject
-from services.intake.downloads import _store
-from services.intake.http import runtime_pool
+from services.intake.errors import Conflict
 from services.locator.scope import EMAIL_DIRECT
-from services.notifier.settings import NoticeSettings
 from services.public import form as forms
 from services.public import limits
+from services.public.settings import PublicSettings
 from services.public.texts import ERRORS, LANGUAGES, RIGHTS, STATUS, T
 from services.public.tokens import LinkRefused, check_status_secret, peek_verification
 from services.public.verification import confirm
@@ -71,10 +71,10 @@ def _form_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any
     }
 
 
-def _settings(request: Request) -> NoticeSettings:
+def _settings(request: Request) -> PublicSettings:
     state = request.app.state
     if getattr(state, "notice_settings", None) is None:
-        state.notice_settings = NoticeSettings()
+        state.notice_settings = PublicSettings()
     return state.notice_settings  # type: ignore[no-any-return]
 
 
@@ -106,7 +106,9 @@ def _page(request: Request, name: str, lang: str, status_code: int = 200, **cont
     )
 
 
-async def _fields(request: Request) -> dict[str, list[str]]:
+async def _fields(request: Request, *, refuse_controls: bool = True) -> dict[str, list[str]]:
+    """The urlencoded form. A control character is refused (400, naming the field), never
+    stripped; the request form words it per field instead (`refuse_controls=False`)."""
     body = await request.body()
     try:
         text = body.decode("utf-8")
@@ -116,7 +118,12 @@ async def _fields(request: Request) -> dict[str, list[str]]:
         fields = parse_qs(text, keep_blank_values=True, max_num_fields=50)
     except ValueError:  # more fields than any of these forms has
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "too many form fields") from None
-    return {k: [v.replace("\x00", "") for v in values] for k, values in fields.items()}
+    if refuse_controls and any(
+        forms.has_control("", name) or any(forms.has_control(name, v) for v in values)
+        for name, values in fields.items()
+    ):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "a form field holds a control character")
+    return fields
 
 
 def _client(request: Request) -> str:
@@ -178,7 +185,7 @@ async def request_form(
 async def submit_form(request: Request) -> HTMLResponse:
     settings, notice = request.app.state.settings, _settings(request)
     pool = runtime_pool(request)
-    form = forms.FormInput.from_fields(await _fields(request))
+    form = forms.FormInput.from_fields(await _fields(request, refuse_controls=False))
     lang = _lang(form.get("lang") or form.get("language"))
     key = _rate_key(request)
     async with pool.acquire() as conn, conn.transaction():
@@ -207,7 +214,7 @@ async def submit_form(request: Request) -> HTMLResponse:
             )
             if refusal is not None:
                 return _refused(request, lang, refusal.code, status.HTTP_429_TOO_MANY_REQUESTS, refusal.count)
-            result = await service.submit(
+            result = await admission.submit(
                 conn, submission, actor=ACTOR, accept_synthetic=settings.accept_synthetic_ids
             )
     except InvalidIdentifier as exc:
@@ -275,7 +282,7 @@ async def verify(
                 scope = await conn.fetchval(
                     "select identity_scope from requests where id = $1", uuid.UUID(confirmed.id)
                 )
-    except service.Conflict:
+    except Conflict:
         return _page(
             request,
             "message.html.j2",
@@ -353,7 +360,7 @@ async def status_page(request: Request) -> HTMLResponse:
         )
         links = []
         if row["status"] == RequestStatus.completed:
-            store = _store(request)
+            store = artifact_store(request)
             days = request.app.state.settings.download_link_days
             for artifact in await store.listing(conn, request_id):
                 token = await store.issue_link(

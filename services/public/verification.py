@@ -18,8 +18,8 @@ from schemas.envelope import Envelope
 from schemas.events import RequestRefused
 from schemas.registry import REQUESTS
 from schemas.requests import RequestStatus, RequestView
-from services.intake import service
-from services.notifier.settings import NoticeSettings
+from services.intake import events, lifecycle
+from services.public.settings import PublicSettings
 from services.public.tokens import LinkRefused, spend_verification
 from services.runtime.db import TRANSIENT_ERRORS
 from services.runtime.host import Runtime
@@ -37,7 +37,7 @@ async def confirm(conn: asyncpg.Connection, token: str, *, now: datetime) -> Req
     request_id = await spend_verification(conn, token, now=now)
     if isinstance(request_id, LinkRefused):
         return request_id
-    return await service.confirm_email(conn, request_id, actor=ACTOR, now=now)
+    return await lifecycle.confirm_email(conn, request_id, actor=ACTOR, now=now)
 
 
 async def refuse_unconfirmed(conn: asyncpg.Connection, *, now: datetime, after: timedelta) -> list[uuid.UUID]:
@@ -55,16 +55,16 @@ async def refuse_unconfirmed(conn: asyncpg.Connection, *, now: datetime, after: 
             conn,
             row["id"],
             RequestStatus.refused,
-            actor=service.NAME,
+            actor=events.NAME,
             reason=f"identity not confirmed within {days:g} days",
         )
-        await audit(conn, row["id"], service.NAME, "refused_unconfirmed", {"days": days})
+        await audit(conn, row["id"], events.NAME, "refused_unconfirmed", {"days": days})
         await enqueue(
             conn,
             REQUESTS,
             Envelope[RequestRefused](
                 event_type="request.refused",
-                producer=service.NAME,
+                producer=events.NAME,
                 request_id=row["id"],
                 correlation_id=row["correlation_id"],
                 payload=RequestRefused(reference=row["reference"], reason_code=NOT_CONFIRMED),
@@ -73,7 +73,7 @@ async def refuse_unconfirmed(conn: asyncpg.Connection, *, now: datetime, after: 
     return [row["id"] for row in rows]
 
 
-async def expiry_loop(pool: asyncpg.Pool, settings: NoticeSettings, every: float = 60.0) -> None:
+async def expiry_loop(pool: asyncpg.Pool, settings: PublicSettings, every: float = 60.0) -> None:
     after = timedelta(days=settings.verification_timeout_days)
     while True:
         try:
@@ -90,4 +90,4 @@ async def expiry_loop(pool: asyncpg.Pool, settings: NoticeSettings, every: float
 
 def background(runtime: Runtime) -> list[Coroutine[Any, Any, None]]:
     """The expiry loop, run by the API process beside the public pages."""
-    return [expiry_loop(runtime.pool, NoticeSettings())]
+    return [expiry_loop(runtime.pool, PublicSettings())]

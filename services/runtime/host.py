@@ -31,7 +31,8 @@ from services.runtime.migrator import migrate
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import Settings
 from services.runtime.sockets import inherited_socket, listening_socket
-from services.runtime.streams import bind, create_stream_app, report_lag
+from services.runtime.streams import STOP_SECONDS as STREAM_STOP_SECONDS
+from services.runtime.streams import report_lag, start_stream_app
 
 log = logging.getLogger(__name__)
 
@@ -148,19 +149,77 @@ async def _start(
     started.append(relay.stop)
     consumers = spec.consumers(runtime)
     if consumers:
-        stream_app = runtime.stream_app = create_stream_app(spec.name, settings)
-        for consumer in consumers:
-            bind(stream_app, consumer)
-        startup.waiting_for = "kafka consumers"
-        started.append(stream_app.stop)
-        await stream_app.start()
+        runtime.stream_app = await _retry(
+            "kafka consumers", _consumers_starter(spec.name, settings, consumers), startup
+        )
+        started.append(runtime.stream_app.stop)
     startup.waiting_for = None
     loops = list(spec.background(runtime))
     if runtime.stream_app is not None:
-        loops.append(report_lag(runtime.stream_app, list(consumers)))
+        loops.append(report_lag(lambda: _current_stream_app(runtime), list(consumers)))
+        loops.append(_keep_consumers(runtime, lambda: _consumers_starter(spec.name, settings, consumers)))
     runtime.tasks = [asyncio.create_task(_keep_running(spec.name, loop)) for loop in loops]
     log.info("service started", extra={"seconds": round(time.monotonic() - runtime.started_at, 3)})
     return runtime
+
+
+CONSUMERS_START_SECONDS = 20.0
+"""How long one attempt at starting the consumers (joining their group) may take before it is given
+up and a fresh one made: a join takes a few seconds, up to a rebalance timeout more when a member
+that died is still in the group, and under load a few seconds beyond."""
+
+CONSUMERS_START_MAX_SECONDS = 120.0
+"""The longest attempt: each one that ran out of time doubles the next one's allowance, so a broker
+that is merely slow is waited for, not interrupted over and over."""
+
+
+def _consumers_starter(
+    service: str, settings: Settings, consumers: Sequence[EventConsumer]
+) -> Callable[[], Awaitable[faust.App]]:
+    """One attempt at the consumers, for `_retry`: a fresh stream app, started within its time."""
+    allowance = CONSUMERS_START_SECONDS
+
+    async def attempt() -> faust.App:
+        nonlocal allowance
+        try:
+            return await start_stream_app(service, settings, consumers, allowance)
+        except TimeoutError:
+            allowance = min(allowance * 2, CONSUMERS_START_MAX_SECONDS)
+            raise
+
+    return attempt
+
+
+CONSUMERS_CHECK_SECONDS = 2.0
+"""How often a running service looks whether its stream app crashed."""
+
+
+def _current_stream_app(runtime: Runtime) -> faust.App:
+    assert runtime.stream_app is not None
+    return runtime.stream_app
+
+
+async def _keep_consumers(
+    runtime: Runtime, starter: Callable[[], Callable[[], Awaitable[faust.App]]]
+) -> None:
+    """Replace a stream app that crashed while running by a fresh one, made as at start-up.
+
+    A Faust app whose child failed stops consuming for good (a Faust worker would exit); here the
+    process goes on serving, so without this it would sit idle, its partitions unread. Until the
+    new app is assigned, `/readyz` says the consumers are not ready."""
+    while True:
+        await asyncio.sleep(CONSUMERS_CHECK_SECONDS)
+        crashed = runtime.stream_app
+        if crashed is None or not crashed.crashed:
+            continue
+        log.error(
+            "stream app crashed; starting a fresh one",
+            extra={"error": type(crashed.crash_reason).__name__},
+        )
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(crashed.stop(), STREAM_STOP_SECONDS)
+        runtime.stream_app = await _retry("kafka consumers", starter(), Startup())
+        log.info("stream app started again")
 
 
 async def _keep_running(service: str, loop: Coroutine[Any, Any, None]) -> None:
@@ -201,7 +260,9 @@ async def readiness(runtime: Runtime | None) -> dict[str, bool]:
     except Exception:
         checks["database"] = False
     if runtime.stream_app is not None:
-        checks["consumers"] = bool(getattr(runtime.stream_app, "dsr_assigned", False))
+        checks["consumers"] = bool(getattr(runtime.stream_app, "dsr_assigned", False)) and not (
+            runtime.stream_app.crashed
+        )
     return checks
 
 
@@ -237,7 +298,14 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         startup = app.state.startup = Startup()
 
         async def start() -> None:
-            app.state.runtime = await start_runtime(spec, settings, startup)
+            try:
+                app.state.runtime = await start_runtime(spec, settings, startup)
+            except Exception as exc:
+                # Every dependency is waited for, so this is a defect: said, not left to a task
+                # whose exception nobody reads while /readyz answers "starting" for ever.
+                startup.error = type(exc).__name__
+                log.exception("service failed to start", extra={"stage": startup.waiting_for})
+                raise
 
         starting = asyncio.create_task(start())
         try:
@@ -283,6 +351,16 @@ def _quiet_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's handling of `X-Forwarded-*`: off unless `DSR_TRUSTED_PROXIES` names the proxies.
+
+    uvicorn believes those headers by default (from loopback), so any local client could claim any
+    address and walk past the per-address limits of sign-in, the form and `/status`. Here a
+    connection is its TCP peer unless that peer is a configured proxy (issue 22)."""
+    trusted = [entry for entry in settings.trusted_proxies.split(",") if entry]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def serve(spec: ServiceSpec, settings: Settings) -> None:
     """Run the service until SIGINT/SIGTERM (uvicorn turns both into a graceful shutdown).
 
@@ -306,6 +384,7 @@ def serve(spec: ServiceSpec, settings: Settings) -> None:
             access_log=False,
             timeout_graceful_shutdown=10,
             lifespan="on",
+            **proxy_options(settings),
         )
     )
     server.run(sockets=sockets)

@@ -37,8 +37,28 @@ class Settings(BaseSettings):
     )
     api_keys: str = Field(
         "",
-        description="API keys, `name:role:secret` comma-separated (roles: system, agent, ops); `dsr up` generates them when unset.",
+        description="API keys, `name:role:secret` comma-separated (roles: system, agent, ops, dpo; what each may do: the README's security section); `dsr up` generates them when unset.",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses or networks (comma-separated, e.g. `10.0.0.5,10.1.0.0/16`) of the reverse proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed; empty: none, every client is its own TCP address (rate limits count it).",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for position, entry in enumerate(entries, start=1):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"entry {position} is not an IP address or network (a name or `*` would trust anyone)"
+                ) from None
+        return ",".join(entries)
+
     db_pool_min: int = Field(1, ge=0, description="Minimum connections per service pool.")
     db_pool_max: int = Field(10, ge=1, description="Maximum connections per service pool.")
     outbox_poll_seconds: float = Field(1.0, gt=0, description="Outbox relay polling fallback interval.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ from services.runtime.consumer import EventConsumer, Message
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
+
+METADATA_MAX_AGE_MS = 10_000
+"""How old a consumer's view of its topics may get (aiokafka's default is 5 minutes). A broker that
+lost its topics and had them created again is seen within this time, not minutes later."""
+
+STOP_SECONDS = 15.0
+"""The longest wait for a stream app to stop (a half-started one may wait on a broker that went)."""
 
 
 def broker_urls(bootstrap: str) -> list[str]:
@@ -73,6 +81,7 @@ def create_stream_app(service: str, settings: Settings) -> faust.App:
         producer_acks=-1,
         stream_wait_empty=False,
         table_standby_replicas=0,
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
     app.dsr_assigned = False  # type: ignore[attr-defined]
 
@@ -80,6 +89,30 @@ def create_stream_app(service: str, settings: Settings) -> faust.App:
         app.dsr_assigned = True  # type: ignore[attr-defined]
 
     app.on_rebalance_complete.connect(_assigned)  # type: ignore[arg-type]  # mode types the sender positionally
+    return app
+
+
+async def start_stream_app(
+    service: str, settings: Settings, consumers: Sequence[EventConsumer], within: float
+) -> faust.App:
+    """A fresh stream app running `consumers`, started (its group joined, partitions assigned)
+    within `within` seconds, or stopped again and the failure raised, for the caller to try anew.
+
+    Faust's start does not survive its broker going away half-way: it raises (a bootstrap that
+    found no broker), or may wait without end, and the app it leaves cannot be started again. So
+    every attempt is a new app with the consumers bound afresh; what an aborted attempt had read
+    but not committed is read again and skipped by the inbox."""
+    app = create_stream_app(service, settings)
+    for consumer in consumers:
+        bind(app, consumer)
+    try:
+        await asyncio.wait_for(app.start(), within)
+        if app.crashed:  # a child that failed after the start returned
+            raise RuntimeError(f"the stream app crashed while starting: {type(app.crash_reason).__name__}")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(app.stop(), STOP_SECONDS)
+        raise
     return app
 
 
@@ -114,11 +147,15 @@ async def _restart_forgotten(app: faust.App) -> None:
         metrics.PARTITIONS_RESTARTED.labels(tp.topic).inc()
 
 
-async def report_lag(app: faust.App, consumers: list[EventConsumer], every: float = 5.0) -> None:
+async def report_lag(
+    current: Callable[[], faust.App], consumers: list[EventConsumer], every: float = 5.0
+) -> None:
     """Set `dsr_consumer_lag` from the broker's high-water marks and what each consumer handled;
-    restart partitions the broker has forgotten (`forgotten`)."""
+    restart partitions the broker has forgotten (`forgotten`). `current` is the stream app of the
+    moment (a crashed one is replaced)."""
     while True:
         await asyncio.sleep(every)
+        app = current()
         try:
             await _restart_forgotten(app)
         except Exception:  # not assigned yet, or rebalancing: next round

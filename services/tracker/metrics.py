@@ -25,3 +25,25 @@ TIME_TO_COMPLETE = Histogram(
 
 for _state in ("at_risk", "overdue"):
     SLA_TRANSITIONS.labels(_state)
+
+# The catalogue's drift check (`services/tracker/drift.py`): gauges read from the ledger (the same in
+# every worker: aggregate with `max`), one series per catalogued system from start-up.
+UNDESCRIBED_COLUMNS = Gauge(
+    "dsr_catalogue_undescribed_columns",
+    "Live columns the catalogue does not describe (in catalogued tables and in tables it does not name)",
+    ["system"],
+)
+UNDESCRIBED_PERSONAL = Gauge(
+    "dsr_catalogue_undescribed_personal_columns",
+    "Of the undescribed columns, and the columns catalogued as non-personal, those that look personal",
+    ["system"],
+)
+DRIFT_FINDINGS = Gauge("dsr_catalogue_drift_findings", "Open drift findings by kind", ["system", "kind"])
+DRIFT_CHECKS = Counter(
+    "dsr_catalogue_drift_checks_total",
+    "Drift checks of a system by outcome (checked, unreachable, not_checkable)",
+    ["system", "outcome"],
+)
+DRIFT_LAST_CHECK = Gauge(
+    "dsr_catalogue_drift_last_check_timestamp_seconds", "When the last drift check of every system finished"
+)

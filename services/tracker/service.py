@@ -17,6 +17,11 @@ from schemas.envelope import Envelope
 from schemas.events import DeadlineAtRisk, DeadlineMissed
 from schemas.registry import FULFILLED, LOCATED, REQUESTS, SLA
 from schemas.requests import TERMINAL_STATUSES
+from services.catalogue.drift.check import check_systems
+from services.catalogue.drift.findings import SystemCheck
+from services.catalogue.drift.settings import DriftSettings
+from services.catalogue.loader import load_catalogue
+from services.catalogue.model import Catalogue
 from services.intake.domain.deadline import OSLO
 from services.runtime.consumer import EventConsumer
 from services.runtime.db import plan_afresh
@@ -25,6 +30,7 @@ from services.runtime.ledger import audit
 from services.runtime.outbox import enqueue
 from services.tracker import metrics
 from services.tracker.deadlines import SlaState, days_left_bucket, escalates, sla_state
+from services.tracker.drift import DriftTimer
 
 NAME = "tracker"
 log = logging.getLogger(__name__)
@@ -205,7 +211,21 @@ def loops(runtime: Runtime) -> list[Any]:
             settings.tracker_interval, lambda: redrive_stuck(pool, stuck_after_seconds=settings.stuck_after)
         ),
         _every(settings.tracker_interval, lambda: refresh_gauges(pool, at_risk_days=settings.at_risk_days)),
+        drift_timer(runtime).forever(settings.tracker_interval),
     ]
+
+
+def drift_timer(runtime: Runtime) -> DriftTimer:
+    """The catalogue's drift check over the systems as the services reach them (`services/tracker/drift.py`)."""
+    settings = runtime.settings
+    drift = DriftSettings()
+
+    async def check(catalogue: Catalogue) -> list[SystemCheck]:
+        return await check_systems(catalogue, server_url=settings.database_url, settings=drift)
+
+    return DriftTimer(
+        runtime.pool, load=lambda: load_catalogue(settings.catalogue_dir), checker=check, settings=drift
+    )
 
 
 def consumers(runtime: Runtime) -> list[EventConsumer]:

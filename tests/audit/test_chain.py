@@ -10,7 +10,7 @@ import asyncpg
 
 from schemas.requests import RequestStatus, RequestSubmission
 from services.audit.chain import anchor, verify
-from services.intake import service
+from services.intake import admission
 from services.runtime.ledger import audit, change_status
 
 BODY = {
@@ -30,7 +30,7 @@ async def _requests(pool: asyncpg.Pool, count: int) -> list[str]:
     for n in range(count):
         body = {**BODY, "subject": {"case_number": f"SAK-{n}"}}
         async with pool.acquire() as conn, conn.transaction():
-            result = await service.submit(conn, RequestSubmission.model_validate(body), actor="agent-1")
+            result = await admission.submit(conn, RequestSubmission.model_validate(body), actor="agent-1")
             await change_status(conn, result.view.id, RequestStatus.locating, actor="locator")  # type: ignore[arg-type]
             await audit(conn, None, "ops", "key_rotated", {"keys": 1})
         ids.append(result.view.id)

@@ -25,6 +25,8 @@ from pypdf import PdfReader
 from schemas.envelope import Envelope
 from schemas.events import SubjectLocated
 from schemas.requests import RequestSubmission, RequestType, Verification
+from services.api.app import SPEC as INTAKE
+from services.api.app import configure
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactStore
 from services.audit.export import export
@@ -33,9 +35,7 @@ from services.demo.loader import DemoSystems
 from services.demo.showcase import showcase_subject
 from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
-from services.intake import service
-from services.intake.app import SPEC as INTAKE
-from services.intake.app import configure
+from services.intake import admission, lifecycle
 from services.locator.locate import Locator
 from services.locator.service import LocatorFlow
 from services.runtime.host import ServiceSpec
@@ -64,7 +64,7 @@ async def _completed_request(
     three_days_ago = datetime.now(UTC) - timedelta(days=3)
     body = {"type": "access", "channel": "web_form", "subject": {"national_id": subject.national_id}}
     async with pool.acquire() as conn, conn.transaction():
-        submitted = await service.submit(
+        submitted = await admission.submit(
             conn,
             RequestSubmission.model_validate(body),
             actor="website",
@@ -73,11 +73,13 @@ async def _completed_request(
         )
     request_id = uuid.UUID(submitted.view.id)
     async with pool.acquire() as conn, conn.transaction():
-        await service.extend(
+        await lifecycle.extend(
             conn, request_id, months=1, reason=EXTENSION_REASON, actor="agent-kari", now=datetime.now(UTC)
         )
         proof = Verification(method="id_document", verified_by="agent-kari")  # type: ignore[arg-type]
-        await service.record_verification(conn, request_id, proof, actor="agent-kari", now=datetime.now(UTC))
+        await lifecycle.record_verification(
+            conn, request_id, proof, actor="agent-kari", now=datetime.now(UTC)
+        )
     verified = await pool.fetchval(
         "select value from outbox where request_id = $1 and event_type = 'request.verified'", request_id
     )

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from schemas.registry import TOPICS
-from services.intake.app import SPEC
+from services.api.app import SPEC
 from services.runtime.host import create_service_app
 from services.runtime.settings import Settings
 from tests.support.browser import chromium_page, screenshot_path

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from services.intake.app import SPEC
+from services.api.app import SPEC
 from services.runtime.host import create_service_app
 from tests.support.browser import chromium_page, screenshot_path
 

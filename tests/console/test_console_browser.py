@@ -452,7 +452,7 @@ async def _queue_a_letter(stack: Stack) -> tuple[str, str]:
     from schemas.requests import RequestSubmission
     from services.artifacts.sealing import ConfiguredKeys
     from services.artifacts.store import ArtifactStore
-    from services.intake import service
+    from services.intake import admission
     from services.notifier.delivery import Delivery
     from services.notifier.handlers import REQUEST_HANDLERS
     from services.notifier.mail import SmtpTransport
@@ -475,7 +475,7 @@ async def _queue_a_letter(stack: Stack) -> tuple[str, str]:
             }
         )
         async with pool.acquire() as conn, conn.transaction():
-            result = await service.submit(conn, submission, actor="agent-kari")
+            result = await admission.submit(conn, submission, actor="agent-kari")
         consumer = EventConsumer(
             "notifier-requests",
             REQUESTS,

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 
 from schemas.requests import RequestSubmission
+from services.api.app import configure
 from services.catalogue.loader import load_catalogue
 from services.catalogue.model import Catalogue, Connection
 from services.console import routes as console_routes
@@ -20,8 +21,7 @@ from services.console import sessions
 from services.console.accounts import ConsoleRole
 from services.erasure.plan import build_plan
 from services.erasure.tasks import open_tasks
-from services.intake import service
-from services.intake.app import configure
+from services.intake import admission
 from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.support.serving import serving
@@ -59,7 +59,7 @@ async def _waiting_for_an_agent(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUI
         found_by_agent={"telephony"},
     )
     async with pool.acquire() as conn, conn.transaction():
-        result = await service.submit(conn, RequestSubmission.model_validate(BODY), actor="agent-kari")
+        result = await admission.submit(conn, RequestSubmission.model_validate(BODY), actor="agent-kari")
         request_id = uuid.UUID(result.view.id)
         await conn.execute("update requests set status = 'fulfilling' where id = $1", request_id)
         plan_id = uuid.uuid4()

@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 
 from schemas.requests import RequestStatus, RequestSubmission
-from services.intake import service
+from services.intake import admission
 from services.runtime.ledger import audit, change_status, lock_request
 
 BODY = {
@@ -33,7 +33,7 @@ async def _view(pool: asyncpg.Pool, request_id: uuid.UUID) -> None:
 
 async def test_a_page_view_does_not_deadlock_with_a_writer_holding_the_request(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        result = await service.submit(conn, RequestSubmission.model_validate(BODY), actor="agent-kari")
+        result = await admission.submit(conn, RequestSubmission.model_validate(BODY), actor="agent-kari")
     request_id = uuid.UUID(result.view.id)
     async with pool.acquire() as writer, writer.transaction():
         # A writer has locked the request (the locator's retry does, and then searches for seconds)...

@@ -65,6 +65,15 @@ async def second_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
     await drop_demo_systems(postgres.url(), prefix=demo.prefix)
 
 
+@pytest.fixture(scope="session")
+async def rights_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
+    """A load for the rectification and consent-purpose tests (each on subjects of its own; a
+    schema change or trigger a test adds is its own to remove)."""
+    demo = await _load(postgres)
+    yield demo
+    await drop_demo_systems(postgres.url(), prefix=demo.prefix)
+
+
 @pytest.fixture
 async def fresh_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
     demo = await _load(postgres)

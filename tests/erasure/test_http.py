@@ -1,5 +1,6 @@
-"""The erasure routes in the public API: the plan for staff only, an agent's approval and rejection
-(audited with the key's name), the DPO's objection decision, and the suppression check."""
+"""The erasure routes in the public API: the plan for those who work cases, the DPO's approval and
+rejection (audited with the key's name; refused to every other key), the DPO's objection decision,
+and the suppression check."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.api.app import configure
 from services.erasure import http as erasure_http
 from services.erasure.suppression import suppress
 from services.erasure.worker import erasure_loop
 from services.intake import downloads, http
-from services.intake.app import configure
 from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.erasure.conftest import Harness
@@ -42,7 +43,7 @@ async def api(
         yield client
 
 
-async def test_a_plan_waiting_for_an_agent_is_shown_to_staff_and_approved_by_name(
+async def test_a_plan_waiting_for_a_decision_is_shown_to_staff_and_approved_by_the_dpo_by_name(
     second: Harness, api: httpx.AsyncClient
 ) -> None:
     request_id = await second.located("invoice_recipient_only")
@@ -58,14 +59,24 @@ async def test_a_plan_waiting_for_an_agent_is_shown_to_staff_and_approved_by_nam
     assert {r["action"] for r in body["plan"]["records"]} == {"refer"}
     assert "17818810016" not in shown.text and "marte" not in shown.text.lower()
 
-    approved = await api.post(f"/v1/requests/{request_id}/plan/approve", json={"note": "checked"})
+    for role in ("agent", "ops", "system"):  # only the DPO decides (services/authority.py)
+        refused = await api.post(
+            f"/v1/requests/{request_id}/plan/approve", json={"note": "checked"}, headers=auth(role)
+        )
+        assert refused.status_code == 403 and f"role {role}" in refused.json()["detail"]
+    dpo = auth("dpo")
+    approved = await api.post(
+        f"/v1/requests/{request_id}/plan/approve", json={"note": "checked"}, headers=dpo
+    )
     assert approved.status_code == 200
-    assert (await api.post(f"/v1/requests/{request_id}/plan/approve", json={})).status_code == 409
+    assert (
+        await api.post(f"/v1/requests/{request_id}/plan/approve", json={}, headers=dpo)
+    ).status_code == 409
     actors = await second.pool.fetch(
         "select actor from audit_events where request_id = $1 and action = 'erasure_plan_approved'",
         request_id,
     )
-    assert [a["actor"] for a in actors] == ["test-agent"]
+    assert [a["actor"] for a in actors] == ["test-dpo"]
     # The fulfilment service's background loop runs it, woken by the approval's NOTIFY.
     loop = asyncio.create_task(erasure_loop(second.erasure, second.pool, poll_seconds=30))
     try:
@@ -80,12 +91,15 @@ async def test_a_plan_waiting_for_an_agent_is_shown_to_staff_and_approved_by_nam
 
 async def test_decisions_on_a_request_without_anything_to_decide_conflict(api: httpx.AsyncClient) -> None:
     request_id = uuid.uuid4()
-    missing = await api.post(f"/v1/requests/{request_id}/plan/reject", json={"reason": "Not the subject."})
+    missing = await api.post(
+        f"/v1/requests/{request_id}/plan/reject", json={"reason": "Not the subject."}, headers=auth("dpo")
+    )
     assert missing.status_code == 409
     assert (await api.get(f"/v1/requests/{request_id}/plan")).status_code == 404
     decision = await api.post(
         f"/v1/requests/{request_id}/objection/decision",
         json={"upheld": False, "reason": "No objection here."},
+        headers=auth("dpo"),
     )
     assert decision.status_code == 409
 

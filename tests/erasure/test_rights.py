@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 
 import pytest
 
 from schemas.requests import RequestType
 from services.erasure.notices import recipients_told
+from services.erasure.rectification import fingerprint_value
 from services.erasure.rights import NoTask
-from services.erasure.scopes import Scope, concerns
 from services.erasure.suppression import is_suppressed
 from tests.erasure.conftest import HASH_KEY, Harness
 from tests.support import behind
@@ -27,7 +26,7 @@ async def _outbox(h: Harness, request_id: object, event_type: str) -> list[dict[
     return [json.loads(r["value"])["payload"] for r in rows]
 
 
-async def test_rectification_corrects_only_rectifiable_columns_and_audits_old_and_new(
+async def test_rectification_corrects_only_rectifiable_columns_and_audits_old_and_new_hashed(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -45,9 +44,12 @@ async def test_rectification_corrects_only_rectifiable_columns_and_audits_old_an
         "select detail from audit_events where request_id = $1 and action = 'rectified'", request_id
     )
     [change] = entry["detail"]["changes"]
-    assert change["old"] == {"address": "Sjøbodveien 21, 4014 Stavanger"} and change["new"] == {
-        "address": new_address
-    }
+    assert (change["table"], change["column"], change["holds_new"]) == ("case_parties", "address", True)
+    assert change["old"] == fingerprint_value(
+        HASH_KEY, "sjøbodveien 21, 4014 stavanger"
+    )  # hashed, never clear
+    assert change["new"] == fingerprint_value(HASH_KEY, new_address.casefold())
+    assert "Sjøbodveien" not in json.dumps(entry["detail"], ensure_ascii=False)
     assert new_address not in caplog.text and "Sjøbodveien" not in caplog.text
     notices = await _outbox(harness, request_id, "recipient.notified")
     assert {n["recipient"] for n in notices} >= {"creditor", "postal_distribution"}
@@ -150,52 +152,3 @@ async def test_unsubscribe_deletes_the_subscription_and_opt_out_suppresses_at_on
         "debt_collection", "select restricted from cases where debtor_national_id = '14837810060'"
     )
     assert case["restricted"] is False  # an opt-out touches marketing only
-
-
-async def test_consent_withdrawal_erases_what_rests_on_consent_alone(second: Harness) -> None:
-    now = datetime.now(UTC)
-    await behind.insert(
-        second.demo,
-        "marketing",
-        "newsletter_subscriptions",
-        {
-            "id": 990000001,
-            "email": "eva.sorbotten@eksempel.no",
-            "name": "Eva",
-            "newsletter": "Kundeavisen",
-            "subscribed_at": now,
-            "consent_text": "Ja",
-            "unsubscribed_at": None,
-            "restricted": False,
-        },
-    )
-    await behind.insert(
-        second.demo,
-        "marketing",
-        "event_signups",
-        {
-            "id": 990000001,
-            "event": "Webinar",
-            "email": "eva.sorbotten@eksempel.no",
-            "name": "Eva",
-            "phone": None,
-            "organisation": None,
-            "signed_up_at": now,
-            "attended": True,
-            "restricted": False,
-        },
-    )
-    request_id = await second.located("unknown_person", RequestType.consent_withdrawal)
-    await second.fulfil(request_id)
-    assert await second.status(request_id) == "completed"
-    assert await behind.record(second.demo, "marketing", "newsletter_subscriptions", 990000001) is None
-    assert await behind.record(second.demo, "marketing", "event_signups", 990000001) is not None
-    [cert] = await second.certificates(request_id)
-    assert cert["summary"]["erased"] == 1 and cert["rescan"]["clean"]
-
-
-def test_consent_withdrawal_concerns_only_what_rests_on_consent_alone(harness: Harness) -> None:
-    c = harness.catalogue
-    assert concerns(c, Scope.consent_withdrawal, "marketing", "newsletter_subscriptions")
-    assert not concerns(c, Scope.consent_withdrawal, "marketing", "event_signups")  # also 6(1)(f)
-    assert not concerns(c, Scope.consent_withdrawal, "debt_collection", "case_notes")

@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
+from services.api.app import SPEC as INTAKE
 from services.fulfilment import api as review
 from services.intake import downloads, http
-from services.intake.app import SPEC as INTAKE
 from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.intake.conftest import running_intake
@@ -66,7 +66,7 @@ async def test_a_release_completes_the_request_with_its_artifacts_audited_under_
 ) -> None:
     request_id = await _waiting(api, pool)
     body = {"decision": "release", "reason": "The subject gave us the note himself."}
-    response = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("ops"))
+    response = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("dpo"))
     assert response.status_code == 200, response.text
     assert response.json() == {"request_id": request_id, "decision": "release", "status": "completed"}
     listing = await api.get(f"/v1/requests/{request_id}/artifacts", headers=auth("agent"))
@@ -86,35 +86,35 @@ async def test_a_release_completes_the_request_with_its_artifacts_audited_under_
             uuid.UUID(request_id),
         )
     )
-    assert actors == {"special_category_reviewed": "test-ops", "artifact_stored": "test-ops"}
-    again = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("agent"))
+    assert actors == {"special_category_reviewed": "test-dpo", "artifact_stored": "test-dpo"}
+    again = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("dpo"))
     assert again.status_code == 409
 
 
-async def test_only_people_decide_and_only_on_a_request_that_waits_for_it(
+async def test_only_the_dpo_decides_and_only_on_a_request_that_waits_for_it(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     request_id = await _waiting(api, pool)
     body = {"decision": "withhold", "reason": "Not needed."}
-    assert (
-        await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("system"))
-    ).status_code == 403
+    for role in ("system", "agent", "ops"):  # services/authority.py: release_special is the DPO's
+        refused = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth(role))
+        assert refused.status_code == 403 and f"role {role}" in refused.json()["detail"]
     assert (await api.post(f"/v1/requests/{request_id}/review", json=body)).status_code == 401
     bad = await api.post(
         f"/v1/requests/{request_id}/review",
         json={"decision": "publish", "reason": "x" * 5},
-        headers=auth("agent"),
+        headers=auth("dpo"),
     )
     assert bad.status_code == 422
-    missing = await api.post(f"/v1/requests/{uuid.uuid4()}/review", json=body, headers=auth("agent"))
+    missing = await api.post(f"/v1/requests/{uuid.uuid4()}/review", json=body, headers=auth("dpo"))
     assert missing.status_code == 404
     ambiguous = await _waiting(api, pool, reason="ambiguous_identity", n=2)
     assert (
-        await api.post(f"/v1/requests/{ambiguous}/review", json=body, headers=auth("agent"))
+        await api.post(f"/v1/requests/{ambiguous}/review", json=body, headers=auth("dpo"))
     ).status_code == 409
     assert (
         await pool.fetchval("select status from requests where id = $1", uuid.UUID(request_id))
         == "needs_review"
     )
-    withheld = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("agent"))
+    withheld = await api.post(f"/v1/requests/{request_id}/review", json=body, headers=auth("dpo"))
     assert withheld.status_code == 200 and withheld.json()["status"] == "completed"

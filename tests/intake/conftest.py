@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.api.app import configure
 from services.intake import downloads, http
-from services.intake.app import configure
 from services.runtime.host import ServiceSpec
 from services.runtime.settings import Settings
 from tests.intake.helpers import Submit, auth

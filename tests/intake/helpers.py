@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 
-# Secrets of the keys `tests/conftest.py` configures (names test-system, test-agent, test-ops).
+# Secrets of the keys `tests/conftest.py` configures (names test-system, test-agent, test-ops, test-dpo).
 SECRETS = {
     "system": "system-secret-0123456789",
     "agent": "agent-secret-0123456789",
     "ops": "ops-secret-01234567890",
+    "dpo": "dpo-secret-01234567890",
 }
 REFERENCE = re.compile(r"^DSR-\d{4}-\d{6}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

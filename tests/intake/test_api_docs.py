@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from schemas.registry import TOPICS
+from services.api.app import SPEC
 from services.apidocs import routes as apidocs
-from services.intake.app import SPEC
 from services.locator.service import SPEC as LOCATOR
 from services.runtime.host import ServiceSpec, create_service_app
 from services.runtime.settings import Settings

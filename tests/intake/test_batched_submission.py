@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.requests import RequestSubmission
-from services.intake import service
+from services.intake import admission
 from services.intake.domain.identifiers import InvalidIdentifier
 from services.intake.group_commit import GroupCommit
 from tests.intake.helpers import PHONE_CHECKS, person
@@ -45,17 +45,19 @@ _item = st.tuples(
 )
 
 
-def _pending(item: tuple[Any, ...]) -> service.Pending:
+def _pending(item: tuple[Any, ...]) -> admission.Pending:
     subject, request_type, channel, actor, key = item
     body: dict[str, Any] = {"type": request_type, "channel": channel, "subject": subject}
     if channel == "phone":
         body["verification"] = PHONE_CHECKS
-    return service.Pending(RequestSubmission.model_validate(body), actor, key)
+    return admission.Pending(RequestSubmission.model_validate(body), actor, key)
 
 
-def _shape(results: list[service.Submitted | InvalidIdentifier]) -> list[tuple[Any, ...]]:
+def _shape(results: list[admission.Submitted | InvalidIdentifier]) -> list[tuple[Any, ...]]:
     """Each answer with request ids replaced by the position of the submission that created it."""
-    creator = {r.view.id: i for i, r in enumerate(results) if isinstance(r, service.Submitted) and r.created}
+    creator = {
+        r.view.id: i for i, r in enumerate(results) if isinstance(r, admission.Submitted) and r.created
+    }
     shape: list[tuple[Any, ...]] = []
     for result in results:
         if isinstance(result, InvalidIdentifier):
@@ -89,13 +91,13 @@ async def _rows(conn: asyncpg.Connection) -> list[tuple[Any, ...]]:
 async def test_a_batch_answers_and_stores_as_one_by_one(pool: asyncpg.Pool, items: list[Any]) -> None:
     pending = [_pending(item) for item in items]
     async with pool.acquire() as conn:
-        one_by_one: list[service.Submitted | InvalidIdentifier] = []
+        one_by_one: list[admission.Submitted | InvalidIdentifier] = []
         tx = conn.transaction()
         await tx.start()
         for p in pending:
             try:
                 one_by_one.append(
-                    await service.submit(
+                    await admission.submit(
                         conn, p.submission, actor=p.actor, idempotency_key=p.idempotency_key, now=NOW
                     )
                 )
@@ -106,7 +108,7 @@ async def test_a_batch_answers_and_stores_as_one_by_one(pool: asyncpg.Pool, item
 
         tx = conn.transaction()
         await tx.start()
-        batched = await service.submit_many(conn, pending, now=NOW)
+        batched = await admission.submit_many(conn, pending, now=NOW)
         stored_batched = await _rows(conn)
         await tx.rollback()
 
@@ -139,7 +141,7 @@ async def test_an_invalid_submission_fails_alone_in_a_group_commit(pool: asyncpg
         *(commit.submit(p) for p in [*good[:2], bad, *good[2:]]), return_exceptions=True
     )
     assert isinstance(outcomes[2], InvalidIdentifier) and outcomes[2].reason_code == "invalid_national_id"
-    assert all(isinstance(o, service.Submitted) and o.created for i, o in enumerate(outcomes) if i != 2)
+    assert all(isinstance(o, admission.Submitted) and o.created for i, o in enumerate(outcomes) if i != 2)
 
 
 @pytest.mark.parametrize("size", [1, 50])
@@ -149,8 +151,8 @@ async def test_every_stored_row_of_a_batch_has_its_audit_chain(pool: asyncpg.Poo
         for i in range(size)
     ]
     async with pool.acquire() as conn, conn.transaction():
-        results = await service.submit_many(conn, pending, now=NOW)
-    ids = [r.view.id for r in results if isinstance(r, service.Submitted)]
+        results = await admission.submit_many(conn, pending, now=NOW)
+    ids = [r.view.id for r in results if isinstance(r, admission.Submitted)]
     async with pool.acquire() as conn:
         chains = await conn.fetch(
             "select request_id, array_agg(seq order by seq) as seqs, array_agg(action order by seq) as actions "

@@ -77,18 +77,19 @@ async def test_a_purged_artifact_cannot_be_downloaded_and_the_purge_is_audited(
     assert await pool.fetchval("select count(*) from artifacts where sealed is not null") == 0
 
 
-async def test_only_agents_and_ops_list_artifacts(settings, pool, submit, intake_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_only_agents_and_the_dpo_list_artifacts(settings, pool, submit, intake_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The extract is the case file: those who work cases get links, operations and systems do not."""
     request_id, _ = await _artifact(settings, pool, submit)
     async with httpx.AsyncClient(base_url=intake_url, timeout=10) as client:
         assert (await client.get(f"/v1/requests/{request_id}/artifacts")).status_code == 401
+        for role in ("system", "ops"):
+            refused = await client.get(f"/v1/requests/{request_id}/artifacts", headers=auth(role))
+            assert refused.status_code == 403 and role in refused.json()["detail"]
+        for role in ("agent", "dpo"):
+            listing = await client.get(f"/v1/requests/{request_id}/artifacts", headers=auth(role))
+            assert listing.status_code == 200, (role, listing.text)
         assert (
-            await client.get(f"/v1/requests/{request_id}/artifacts", headers=auth("system"))
-        ).status_code == 403
-        assert (
-            await client.get(f"/v1/requests/{request_id}/artifacts", headers=auth("ops"))
-        ).status_code == 200
-        assert (
-            await client.get(f"/v1/requests/{uuid.uuid4()}/artifacts", headers=auth("ops"))
+            await client.get(f"/v1/requests/{uuid.uuid4()}/artifacts", headers=auth("dpo"))
         ).status_code == 404
 
 

@@ -58,9 +58,11 @@ async def test_get_returns_the_request_with_its_status_history(
     }
     assert [h["status"] for h in detail["history"]] == ["received", "verified"]
     assert all(h["actor"] == "test-agent" for h in detail["history"])
-    # Every role may read.
-    for role in ("system", "ops"):
+    # Every staff role may read it; a system only the requests it submitted (this one the agent did).
+    for role in ("ops", "dpo"):
         assert (await api.get(f"/v1/requests/{created['id']}", headers=auth(role))).status_code == 200
+    refused = await api.get(f"/v1/requests/{created['id']}", headers=auth("system"))
+    assert refused.status_code == 403 and "submitted" in refused.json()["detail"]
 
 
 async def test_a_web_form_request_waits_for_verification(submit: Submit, api: httpx.AsyncClient) -> None:

@@ -44,28 +44,28 @@ class Hot:
 HOT = [
     Hot(
         "idempotency",
-        "services/intake/service.py",
+        "services/intake/requests.py",
         "select * from requests where idempotency_scope = $1 and idempotency_key = $2",
         "'test-system', 'key-4242'",
         ("requests",),
     ),
     Hot(
         "correlation",
-        "services/intake/service.py",
+        "services/intake/requests.py",
         "select * from requests where correlation_id = $1 order by created_at limit 1",
         "'corr-4242'",
         ("requests",),
     ),
     Hot(
         "request_by_id",
-        "services/intake/service.py",
+        "services/intake/requests.py",
         "select * from requests where id = $1",
         "'00000000-0000-0000-0000-000000004242'",
         ("requests",),
     ),
     Hot(
         "dedupe",
-        "services/intake/service.py",
+        "services/intake/admission.py",
         """with keys as (select * from unnest($1::text[], $2::text[]) as k(scope, key)),
                 candidates as (
                select r.id from keys k cross join lateral (

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from schemas.requests import RequestSubmission
-from services.intake import service
+from services.intake import admission, errors, lifecycle
 from services.intake.domain.deadline import OSLO, due_date
 from services.notifier.sink import MailSink
 from services.runtime.settings import Settings
@@ -36,7 +36,7 @@ async def _phone_request(pool: asyncpg.Pool, email: str, days_ago: int) -> uuid.
         }
     )
     async with pool.acquire() as conn, conn.transaction():
-        return uuid.UUID((await service.submit(conn, submission, actor="test-agent")).view.id)
+        return uuid.UUID((await admission.submit(conn, submission, actor="test-agent")).view.id)
 
 
 async def test_the_extension_notice_is_sent_inside_the_first_month(
@@ -49,7 +49,9 @@ async def test_the_extension_notice_is_sent_inside_the_first_month(
     async with pool.acquire() as conn:
         transaction = conn.transaction()
         await transaction.start()
-        await service.extend(conn, request_id, months=2, reason=REASON, actor="agent", now=datetime.now(UTC))
+        await lifecycle.extend(
+            conn, request_id, months=2, reason=REASON, actor="agent", now=datetime.now(UTC)
+        )
         # The notice's event is written by the extension itself, in its transaction...
         assert (
             await conn.fetchval(
@@ -62,7 +64,7 @@ async def test_the_extension_notice_is_sent_inside_the_first_month(
     # ...so an extension that does not commit leaves no event, and one that does always has it.
     assert await pool.fetchval("select extended from requests where id = $1", request_id) is False
     async with pool.acquire() as conn, conn.transaction():
-        view = await service.extend(
+        view = await lifecycle.extend(
             conn, request_id, months=2, reason=REASON, actor="agent", now=datetime.now(UTC)
         )
     await pump()
@@ -89,9 +91,9 @@ async def test_an_extension_after_the_first_month_is_refused_and_nothing_is_sent
 ) -> None:
     email = f"late-{uuid.uuid4().hex[:8]}@example.no"
     request_id = await _phone_request(pool, email, days_ago=40)
-    with pytest.raises(service.Conflict, match="before the first month ends"):
+    with pytest.raises(errors.Conflict, match="before the first month ends"):
         async with pool.acquire() as conn, conn.transaction():
-            await service.extend(
+            await lifecycle.extend(
                 conn, request_id, months=1, reason=REASON, actor="agent", now=datetime.now(UTC)
             )
     assert (

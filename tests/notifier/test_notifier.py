@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from schemas.requests import RequestSubmission
-from services.intake import service
+from services.intake import admission
 from services.launcher.ports import free_port
 from services.notifier.sink import MailSink
 from services.runtime.settings import Settings
@@ -25,7 +25,7 @@ NATIONAL_ID = "15076500565"
 async def _submit(pool: asyncpg.Pool, **body: object) -> uuid.UUID:
     submission = RequestSubmission.model_validate({"type": "access", "channel": "web_form", **body})
     async with pool.acquire() as conn, conn.transaction():
-        result = await service.submit(conn, submission, actor="test-form")
+        result = await admission.submit(conn, submission, actor="test-form")
     return uuid.UUID(result.view.id)
 
 

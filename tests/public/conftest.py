@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.api.app import configure
 from services.demo.loader import DemoSystems, create_demo_systems
 from services.intake import downloads, http
-from services.intake.app import configure
 from services.launcher.embedded_postgres import EmbeddedPostgres
 from services.public import pages
 from services.runtime.host import ServiceSpec

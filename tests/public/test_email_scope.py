@@ -22,7 +22,7 @@ from services.demo.loader import DemoSystems
 from services.demo.showcase import showcase_subject
 from services.fulfilment.service import Fulfilment
 from services.fulfilment.sources import SourceReader
-from services.intake import service
+from services.intake import admission, lifecycle
 from services.locator.locate import Located, Locator
 from services.locator.service import LocatorFlow
 from services.locator.settings import LocatorSettings
@@ -76,7 +76,7 @@ async def _waiting_access_request(pool: asyncpg.Pool, email: str) -> uuid.UUID:
         {"type": "access", "channel": "web_form", "subject": {"email": email}, "details": {"language": "en"}}
     )
     async with pool.acquire() as conn, conn.transaction():
-        return uuid.UUID((await service.submit(conn, submission, actor="public-web-form")).view.id)
+        return uuid.UUID((await admission.submit(conn, submission, actor="public-web-form")).view.id)
 
 
 async def test_the_locator_and_the_extract_honour_the_scope(
@@ -85,7 +85,9 @@ async def test_the_locator_and_the_extract_honour_the_scope(
     debtor = showcase_subject("open_case_debtor")
     request_id = await _waiting_access_request(pool, debtor.email)
     async with pool.acquire() as conn, conn.transaction():
-        view = await service.confirm_email(conn, request_id, actor="public-email-link", now=datetime.now(UTC))
+        view = await lifecycle.confirm_email(
+            conn, request_id, actor="public-email-link", now=datetime.now(UTC)
+        )
     assert view.status == "verified"
     flow = LocatorFlow(locator, LocatorSettings.model_validate({"demo_database_prefix": showcase.prefix}))
     assert await deliver(flow, pool, database_url, request_id) == "handled"
@@ -119,7 +121,7 @@ async def test_an_agents_checks_later_give_the_full_scope(pool: asyncpg.Pool) ->
     request_id = await _waiting_access_request(pool, f"scope-{uuid.uuid4().hex[:6]}@example.no")
     async with pool.acquire() as conn, conn.transaction():
         checks = Verification.model_validate({"method": "id_document", "verified_by": "agent-ola"})
-        await service.record_verification(conn, request_id, checks, actor="agent", now=datetime.now(UTC))
+        await lifecycle.record_verification(conn, request_id, checks, actor="agent", now=datetime.now(UTC))
     row = await pool.fetchrow("select status, identity_scope from requests where id = $1", request_id)
     assert (row["status"], row["identity_scope"]) == ("verified", None)
 
@@ -129,5 +131,5 @@ async def test_newsletter_unsubscribe_needs_nothing_more(pool: asyncpg.Pool) -> 
         {"type": "newsletter_unsubscribe", "channel": "web_form", "subject": {"email": "n@example.no"}}
     )
     async with pool.acquire() as conn, conn.transaction():
-        view = (await service.submit(conn, submission, actor="public-web-form")).view
+        view = (await admission.submit(conn, submission, actor="public-web-form")).view
     assert view.status == "verified"  # low assurance is enough: no confirmation is waited for

@@ -15,7 +15,7 @@ import pytest
 
 from services.artifacts.sealing import ConfiguredKeys
 from services.artifacts.store import ArtifactKind, ArtifactStore
-from services.intake import service
+from services.intake import lifecycle
 from services.launcher.ports import free_port
 from services.notifier.mail import SmtpTransport
 from services.notifier.notices import Rendered
@@ -183,7 +183,7 @@ async def test_the_status_page_shows_status_due_date_and_the_download_link_only(
     assert "Waiting for you to confirm your identity" in shown.text
     assert address not in shown.text and "15076500565" not in shown.text and "/download/" not in shown.text
     async with pool.acquire() as conn, conn.transaction():
-        await service.extend(
+        await lifecycle.extend(
             conn,
             row["id"],
             months=1,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 
-from services.runtime.host import ServiceSpec, create_service_app
+from services.runtime.host import ServiceSpec, create_service_app, proxy_options
 from services.runtime.settings import Settings
 
 
@@ -17,7 +17,15 @@ async def serving(spec: ServiceSpec, settings: Settings, port: int) -> AsyncIter
     """Serve `spec` on 127.0.0.1:`port` until the block ends; yields its base URL."""
     app = create_service_app(spec, settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            **proxy_options(settings),  # as `serve` runs it: forwarded headers only from trusted proxies
+        )
     )
     task = asyncio.create_task(server.serve())
     try:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.auth import ApiKey, KeyConfigError, Role, parse_keys
+from services.api.auth import ApiKey, KeyConfigError, Role, parse_keys
 
 SECRET = "s3cr3t-value-0123456789"
 

@@ -1,4 +1,10 @@
-"""Intake's flow, shared by HTTP and Kafka: validate, dedupe, store, decide assurance, announce.
+"""Admitting a request, shared by HTTP and Kafka: validate, dedupe, store, decide assurance, announce.
+
+A second request for the same subject joins the open one (`duplicate_of`) only when that one has
+at least its assurance and the same contact details (email, postal address): otherwise it stands
+on its own, so a stranger's unverified request can never absorb the person's own, nor send its
+notices and download links to the stranger's address (issue 22). A stronger request with the same
+contact details supersedes a weaker one still waiting for proof (that one is cancelled).
 
 Everything runs inside the caller's transaction, so the request, its identifiers, its history, its
 audit events and its outbox events commit together or not at all. A new request costs three round
@@ -17,49 +23,18 @@ from typing import Any
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import (
-    DeadlineExtended,
-    RequestCancelled,
-    RequestReceived,
-    RequestVerified,
-    VerificationRequested,
-)
+from schemas.events import RequestCancelled, RequestReceived
 from schemas.registry import REQUESTS
-from schemas.requests import (
-    TERMINAL_STATUSES,
-    Channel,
-    RequestStatus,
-    RequestSubmission,
-    RequestType,
-    RequestView,
-    Verification,
-    VerificationMethod,
-)
-from services.intake.domain.assurance import (
-    EMAIL_CONFIRMATION_PROVES,
-    REQUIRED,
-    Assurance,
-    admission_status,
-    assess,
-    email_confirmed,
-    sufficient,
-)
+from schemas.requests import RequestStatus, RequestSubmission, RequestView
+from services.intake.domain.assurance import Assurance, admission_status, assess
 from services.intake.domain.deadline import OSLO, due_date
 from services.intake.domain.identifiers import InvalidIdentifier
-from services.intake.domain.submission import BANKID_CHANNELS, Identifiers, check_submission, same_subject
-from services.runtime.ledger import audit, change_status, lock_request
+from services.intake.domain.submission import Identifiers, check_submission, same_subject
+from services.intake.errors import Conflict
+from services.intake.events import NAME, event_common, status_event, verification_detail
+from services.intake.requests import TERMINAL, as_answered, locked, view
+from services.runtime.ledger import audit, change_status
 from services.runtime.outbox import encode, enqueue
-
-NAME = "intake"
-_TERMINAL = [s.value for s in TERMINAL_STATUSES]
-
-
-class Conflict(Exception):
-    """A state change the request's current state does not allow (HTTP 409)."""
-
-
-class NotFound(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -68,66 +43,6 @@ class Submitted:
     created: bool
     duplicate_of: str | None = None
     replayed: bool = False  # a retry with the same idempotency key: nothing new was created
-
-
-def view(row: asyncpg.Record) -> RequestView:
-    return RequestView(
-        id=str(row["id"]),
-        reference=row["reference"],
-        type=row["type"],
-        channel=row["channel"],
-        status=row["status"],
-        received_at=row["received_at"],
-        due_date=row["due_date"].isoformat(),
-        paused_days=row["paused_days"],
-        extended=row["extended"],
-    )
-
-
-async def find_by_key(conn: asyncpg.Connection, scope: str, key: str) -> RequestView | None:
-    """The request a submission with this key was answered with (the original, for a duplicate)."""
-    row = await conn.fetchrow(
-        "select * from requests where idempotency_scope = $1 and idempotency_key = $2", scope, key
-    )
-    return (await _answer(conn, row))[0] if row else None
-
-
-async def find_for_event(
-    conn: asyncpg.Connection, producer: str, idempotency_key: str | None, correlation_id: str
-) -> tuple[RequestView, str | None] | None:
-    """The request a submission event created, and the reference of the original it joined."""
-    if idempotency_key is not None:
-        row = await conn.fetchrow(
-            "select * from requests where idempotency_scope = $1 and idempotency_key = $2",
-            producer,
-            idempotency_key,
-        )
-    else:
-        row = await conn.fetchrow(
-            "select * from requests where correlation_id = $1 order by created_at limit 1", correlation_id
-        )
-    return None if row is None else await _answer(conn, row)
-
-
-async def _answer(conn: asyncpg.Connection, row: asyncpg.Record) -> tuple[RequestView, str | None]:
-    """A linked duplicate is answered with the open request it joined, as on its first submission."""
-    if row["duplicate_of"] is None:
-        return view(row), None
-    original = await conn.fetchrow("select * from requests where id = $1", row["duplicate_of"])
-    return view(original), original["reference"]
-
-
-async def find(
-    conn: asyncpg.Connection, request_id: uuid.UUID
-) -> tuple[RequestView, list[dict[str, Any]]] | None:
-    row = await conn.fetchrow("select * from requests where id = $1", request_id)
-    if row is None:
-        return None
-    history = await conn.fetch(
-        "select status, at, actor, reason from request_status_history where request_id = $1 order by id",
-        request_id,
-    )
-    return view(row), [dict(h) for h in history]
 
 
 @dataclass(frozen=True)
@@ -146,6 +61,15 @@ class Pending:
         return names
 
 
+Contacts = tuple[str | None, str | None]
+"""Where a request's notices and download links go: its email (normalised) and postal address."""
+
+
+def contacts(ids: Identifiers, details: dict[str, Any]) -> Contacts:
+    address = details.get("postal_address")
+    return ids.email, " ".join(str(address).split()).casefold() if address else None
+
+
 @dataclass
 class _Known:
     """A request a submission may repeat: stored earlier, or created earlier in the same batch."""
@@ -160,11 +84,14 @@ class _Known:
     identifiers: Identifiers
     answer: RequestView  # what a retry of its submission is told (the original, for a duplicate)
     duplicate_of: str | None  # the reference of that original, for a duplicate
+    assurance: Assurance = Assurance.low
+    contacts: Contacts = (None, None)
+    correlation_id: str | None = None
     stored: asyncpg.Record | None = None
 
     @property
     def open_original(self) -> bool:
-        return self.duplicate_of is None and self.status not in _TERMINAL
+        return self.duplicate_of is None and self.status not in TERMINAL
 
 
 @dataclass
@@ -226,8 +153,9 @@ async def submit_many(
         numbers = await _lock_subjects(conn, checked)
         known = _KnownRequests(await _earlier(conn, checked))
         created: list[_NewRequest] = []
+        superseded: list[tuple[_Known, str]] = []
         for (index, item, ids), number in zip(checked, numbers, strict=True):
-            original, duplicate = known.match(item, ids)
+            original, duplicate, weaker = known.match(item, ids)
             if original is not None:
                 results[index] = await _replay(conn, original)
                 continue
@@ -235,7 +163,13 @@ async def submit_many(
             created.append(new)
             known.add(entry)
             results[index] = result
+            for old in weaker:  # later submissions neither join it nor see it open
+                old.status = RequestStatus.cancelled.value
+                old.answer = old.answer.model_copy(update={"status": RequestStatus.cancelled})
+                superseded.append((old, entry.reference))
         await _insert(conn, created)
+        for old, by in superseded:
+            await _supersede(conn, old, by)
     return [r for r in results if r is not None]
 
 
@@ -291,24 +225,30 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
         [kind for kind, _ in pairs],
         [value for _, value in pairs],
         types,
-        _TERMINAL,
+        TERMINAL,
     )
-    return [
-        _Known(
-            id=row["id"],
-            reference=row["reference"],
-            type=row["type"],
-            status=row["status"],
-            received_at=row["received_at"],
-            scope=row["idempotency_scope"],
-            key=row["idempotency_key"],
-            identifiers=Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])}),
-            answer=view(row),
-            duplicate_of=row["original_reference"],
-            stored=row,
+    found = []
+    for row in rows:
+        identifiers = Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])})
+        found.append(
+            _Known(
+                id=row["id"],
+                reference=row["reference"],
+                type=row["type"],
+                status=row["status"],
+                received_at=row["received_at"],
+                scope=row["idempotency_scope"],
+                key=row["idempotency_key"],
+                identifiers=identifiers,
+                answer=view(row),
+                duplicate_of=row["original_reference"],
+                assurance=Assurance[row["assurance"]],
+                contacts=contacts(identifiers, row["details"] or {}),
+                correlation_id=row["correlation_id"],
+                stored=row,
+            )
         )
-        for row in rows
-    ]
+    return found
 
 
 class _KnownRequests:
@@ -329,29 +269,44 @@ class _KnownRequests:
             self._by_identifier.setdefault((entry.type, kind, value), []).append((self._count, entry))
         self._count += 1
 
-    def match(self, item: Pending, ids: Identifiers) -> tuple[_Known | None, _Known | None]:
-        """The request this submission retries (same idempotency key), or the earliest open one it
-        duplicates. Two requests can only be the same subject's if they share an identifier."""
+    def match(self, item: Pending, ids: Identifiers) -> tuple[_Known | None, _Known | None, list[_Known]]:
+        """The request this submission retries (same idempotency key); else the earliest open one
+        it duplicates, or the weaker ones it supersedes. Two requests can only be the same
+        subject's if they share an identifier.
+
+        A duplicate joins only an open request of at least its assurance with the same contact
+        details; one with other contact details is never joined nor superseded (it may be a
+        stranger's), and a weaker one with the same contacts is superseded while it still waits
+        for proof."""
         if item.idempotency_key is not None:
             original = self._by_key.get((item.actor, item.idempotency_key))
             if original is not None:
-                return original, None
-        kind_of_request = item.submission.type.value
+                return original, None, []
+        submission = item.submission
+        level = assess(submission.channel, submission.verification)
+        mine = contacts(ids, submission.details.model_dump(exclude_none=True))
         sharing = {
             position: entry
             for kind, value in ids.pairs()
-            for position, entry in self._by_identifier.get((kind_of_request, kind, value), ())
+            for position, entry in self._by_identifier.get((submission.type.value, kind, value), ())
         }
+        weaker = []
         for _, entry in sorted(sharing.items(), key=lambda found: (found[1].received_at, found[0])):
-            if entry.open_original and same_subject(ids, entry.identifiers):
-                return None, entry
-        return None, None
+            if not (entry.open_original and same_subject(ids, entry.identifiers)):
+                continue
+            if entry.contacts != mine:
+                continue
+            if entry.assurance >= level:
+                return None, entry, []
+            if entry.status == RequestStatus.awaiting_verification:
+                weaker.append(entry)
+        return None, None, weaker
 
 
 async def _replay(conn: asyncpg.Connection, original: _Known) -> Submitted:
     """A retry is answered as its first submission was (a linked duplicate with the request it joined)."""
     if original.stored is not None and original.duplicate_of is not None:
-        answer, duplicate_of = await _answer(conn, original.stored)
+        answer, duplicate_of = await as_answered(conn, original.stored)
         return Submitted(answer, created=False, duplicate_of=duplicate_of, replayed=True)
     return Submitted(original.answer, created=False, duplicate_of=original.duplicate_of, replayed=True)
 
@@ -380,7 +335,7 @@ def _new_request(
         ("received", {"type": submission.type.value, "channel": submission.channel.value})
     ]
     if submission.verification is not None:
-        audits.append(("verification_recorded", _verification_detail(submission.verification, level)))
+        audits.append(("verification_recorded", verification_detail(submission.verification, level)))
     if duplicate is not None:
         audits.append(("linked_as_duplicate", {"original": str(duplicate.id)}))
     audits.append(("status_changed", {"from": "received", "to": final.value, "reason": statuses[-1][1]}))
@@ -440,8 +395,28 @@ def _new_request(
         identifiers=ids,
         answer=entry_answer,
         duplicate_of=entry_original,
+        assurance=level,
+        contacts=contacts(ids, submission.details.model_dump(exclude_none=True)),
+        correlation_id=correlation_id,
     )
     return new, result, entry
+
+
+async def _supersede(conn: asyncpg.Connection, old: _Known, by: str) -> None:
+    """Cancel a weaker request still waiting for proof: a stronger one for the same subject, with
+    the same contact details, replaces it (its notices go to the same addresses)."""
+    row = await locked(conn, old.id)
+    if row["status"] != RequestStatus.awaiting_verification:
+        return
+    reason = f"superseded by {by}"
+    await change_status(conn, old.id, RequestStatus.cancelled, actor=NAME, reason=reason)
+    await audit(conn, old.id, NAME, "superseded", {"by": by})
+    event = Envelope[RequestCancelled](
+        event_type="request.cancelled",
+        payload=RequestCancelled(reference=row["reference"], reason=reason),
+        **event_common(row),
+    )
+    await enqueue(conn, REQUESTS, event)
 
 
 async def _insert(conn: asyncpg.Connection, created: list[_NewRequest]) -> None:
@@ -496,15 +471,6 @@ async def _insert(conn: asyncpg.Connection, created: list[_NewRequest]) -> None:
         raise Conflict("a request with this idempotency key is being created")
 
 
-def _verification_detail(verification: Verification, level: Assurance) -> dict[str, Any]:
-    return {
-        "method": verification.method.value,
-        "checks": [c.value for c in verification.checks],
-        "verified_by": verification.verified_by,
-        "assurance": level.name,
-    }
-
-
 def _admission_events(
     request_id: uuid.UUID,
     reference: str,
@@ -527,164 +493,4 @@ def _admission_events(
         ),
         **common,
     )
-    return [received, _status_event(status, reference, submission.type, due, common)]
-
-
-def _status_event(
-    status: RequestStatus, reference: str, request_type: RequestType, due: date, common: dict[str, Any]
-) -> Envelope[Any]:
-    if status is RequestStatus.verified:
-        return Envelope[RequestVerified](
-            event_type="request.verified",
-            payload=RequestVerified(reference=reference, type=request_type, due_date=due),
-            **common,
-        )
-    return Envelope[VerificationRequested](
-        event_type="request.verification_requested",
-        payload=VerificationRequested(
-            reference=reference, due_date=due, required_assurance=REQUIRED[request_type].name
-        ),
-        **common,
-    )
-
-
-async def _locked(conn: asyncpg.Connection, request_id: uuid.UUID) -> asyncpg.Record:
-    row = await lock_request(conn, request_id)
-    if row is None:
-        raise NotFound(str(request_id))
-    return row
-
-
-def _common(row: asyncpg.Record) -> dict[str, Any]:
-    return {"producer": NAME, "request_id": row["id"], "correlation_id": row["correlation_id"]}
-
-
-async def record_verification(
-    conn: asyncpg.Connection, request_id: uuid.UUID, verification: Verification, *, actor: str, now: datetime
-) -> RequestView:
-    """Record identity evidence; a request waiting for it resumes, its due date moved by the pause."""
-    row = await _locked(conn, request_id)
-    channel = Channel(row["channel"])
-    if verification.method is VerificationMethod.bankid and channel not in BANKID_CHANNELS:
-        raise InvalidIdentifier(
-            "method", "field_forbidden_for_channel", f"bankid cannot be declared on the {channel} channel"
-        )
-    if row["status"] != RequestStatus.awaiting_verification:
-        raise Conflict(f"the request is {row['status']}, not awaiting verification")
-    level = max(Assurance[row["assurance"]], assess(channel, verification))
-    await audit(conn, request_id, actor, "verification_recorded", _verification_detail(verification, level))
-    return await _resume(conn, row, level, actor=actor, now=now)
-
-
-async def _resume(
-    conn: asyncpg.Connection,
-    row: asyncpg.Record,
-    level: Assurance,
-    *,
-    actor: str,
-    now: datetime,
-    scope: str | None = None,
-) -> RequestView:
-    """Store the new assurance; a request that now has enough resumes, its due date moved by the pause."""
-    request_id = row["id"]
-    request_type = RequestType(row["type"])
-    if not sufficient(request_type, level):
-        await conn.execute("update requests set assurance = $2 where id = $1", request_id, level.name)
-        return view(await _locked(conn, request_id))
-    paused = max(0, (now.astimezone(OSLO).date() - row["paused_since"].astimezone(OSLO).date()).days)
-    paused_days = row["paused_days"] + paused
-    due = due_date(row["received_at"], extension_months=row["extension_months"], paused_days=paused_days)
-    await conn.execute(
-        """update requests set assurance = $2, paused_days = $3, paused_since = null, due_date = $4,
-                  identity_scope = $5
-           where id = $1""",
-        request_id,
-        level.name,
-        paused_days,
-        due,
-        scope,
-    )
-    if paused:
-        await audit(
-            conn, request_id, actor, "clock_resumed", {"paused_days": paused, "due_date": due.isoformat()}
-        )
-    reason = f"assurance {level.name}" + (f" ({scope})" if scope else "")
-    await change_status(conn, request_id, RequestStatus.verified, actor=actor, reason=reason)
-    event = _status_event(RequestStatus.verified, row["reference"], request_type, due, _common(row))
-    await enqueue(conn, REQUESTS, event)
-    return view(await conn.fetchrow("select * from requests where id = $1", request_id))
-
-
-async def confirm_email(
-    conn: asyncpg.Connection, request_id: uuid.UUID, *, actor: str, now: datetime
-) -> RequestView:
-    """The subject followed the one-time link sent to the request's email (issue 11).
-
-    The audit event says what that proves (control of the address, not who the person is) and the
-    scope it gives; a request waiting for it resumes when that is enough for its type.
-    """
-    row = await _locked(conn, request_id)
-    if row["status"] != RequestStatus.awaiting_verification:
-        raise Conflict(f"the request is {row['status']}, not awaiting verification")
-    level, scope = email_confirmed(RequestType(row["type"]), Assurance[row["assurance"]])
-    await audit(
-        conn,
-        request_id,
-        actor,
-        "verification_recorded",
-        {
-            "method": VerificationMethod.email_link.value,
-            "proves": EMAIL_CONFIRMATION_PROVES,
-            "assurance": level.name,
-            "scope": scope.value if scope else "all records",
-        },
-    )
-    return await _resume(conn, row, level, actor=actor, now=now, scope=scope.value if scope else None)
-
-
-async def extend(
-    conn: asyncpg.Connection, request_id: uuid.UUID, *, months: int, reason: str, actor: str, now: datetime
-) -> RequestView:
-    """Extend by up to two further months in all (Art. 12(3)), decided inside the first month."""
-    row = await _locked(conn, request_id)
-    if row["status"] in _TERMINAL:
-        raise Conflict(f"the request is already {row['status']}")
-    first_month_ends = due_date(row["received_at"], paused_days=row["paused_days"])
-    if now.astimezone(OSLO).date() > first_month_ends:
-        raise Conflict(f"an extension must be decided before the first month ends ({first_month_ends})")
-    total = row["extension_months"] + months
-    if total > 2:
-        raise Conflict(f"at most two further months in all; {row['extension_months']} already granted")
-    due = due_date(row["received_at"], extension_months=total, paused_days=row["paused_days"])
-    await conn.execute(
-        """update requests set extension_months = $2, extension_reason = $3, extended = true, due_date = $4,
-                  updated_at = now() where id = $1""",
-        request_id,
-        total,
-        reason,
-        due,
-    )
-    await audit(
-        conn, request_id, actor, "deadline_extended", {"months": months, "reason": reason, "due_date": due}
-    )
-    event = Envelope[DeadlineExtended](
-        event_type="request.deadline_extended",
-        payload=DeadlineExtended(reference=row["reference"], due_date=due),
-        **_common(row),
-    )
-    await enqueue(conn, REQUESTS, event)
-    return view(await conn.fetchrow("select * from requests where id = $1", request_id))
-
-
-async def cancel(conn: asyncpg.Connection, request_id: uuid.UUID, *, reason: str, actor: str) -> RequestView:
-    row = await _locked(conn, request_id)
-    if row["status"] in _TERMINAL:
-        raise Conflict(f"the request is already {row['status']}")
-    await change_status(conn, request_id, RequestStatus.cancelled, actor=actor, reason=reason)
-    event = Envelope[RequestCancelled](
-        event_type="request.cancelled",
-        payload=RequestCancelled(reference=row["reference"], reason=reason),
-        **_common(row),
-    )
-    await enqueue(conn, REQUESTS, event)
-    return view(await conn.fetchrow("select * from requests where id = $1", request_id))
+    return [received, status_event(status, reference, submission.type, due, common)]

@@ -13,7 +13,7 @@ from services.erasure import http as erasure_http
 from services.fulfilment import api as review
 from services.intake import agents, downloads, http
 from services.intake.domain.identifiers import InvalidIdentifier
-from services.intake.service import Conflict, NotFound
+from services.intake.errors import Conflict, NotFound
 from services.public import pages as public_pages
 from services.public import verification as public_verification
 from services.runtime.host import ServiceSpec

@@ -1,0 +1,137 @@
+"""Rectification on the real demo systems, proven by reading every found row back: PostgreSQL
+columns corrected (one by following its old value), the old number kept in the SQLite call log
+named to the subject with its reason; a write that puts an old value back leaves the request to
+a person. The proof is stored and audited with values only as keyed hashes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from schemas.requests import RequestType
+from services.catalogue.model import Catalogue
+from services.demo.loader import DemoSystems
+from tests.erasure.conftest import Harness, close, harness_for
+from tests.erasure.test_consent_withdrawal import notice_texts
+from tests.support import behind
+
+NEW_ADDRESS = "Nygata 5, 0159 Oslo"
+
+
+@pytest.fixture
+async def proof(catalogue: Catalogue, fresh_demo: DemoSystems, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
+    h = await harness_for(catalogue, fresh_demo, pool)
+    yield h
+    await close(h)
+
+
+async def _audit(h: Harness, request_id: object, action: str) -> dict[str, object]:
+    detail: dict[str, object] = await h.pool.fetchval(
+        "select detail from audit_events where request_id = $1 and action = $2 order by id desc limit 1",
+        request_id,
+        action,
+    )
+    return detail
+
+
+async def test_rectification_is_read_back_and_proven_across_engines(proof: Harness) -> None:
+    h = proof
+    request_id = await h.located(
+        "open_case_debtor",
+        RequestType.rectification,
+        {"corrections": {"address": NEW_ADDRESS, "debt_collection.cases.debtor_phone": "912 34 567"}},
+    )
+    await h.fulfil(request_id)
+    why = await h.pool.fetchval(
+        "select reason from request_status_history where request_id = $1 order by id desc limit 1", request_id
+    )
+    assert await h.status(request_id) == "completed", why
+    [case] = await h.rows(
+        "debt_collection",
+        "select debtor_address, debtor_phone from cases where debtor_national_id = '14837810060'",
+    )
+    assert case["debtor_address"] == NEW_ADDRESS  # followed: it held the corrected address
+    assert case["debtor_phone"] == "+4791234567"  # written as the locator stores phones
+    [update] = await h.rows(
+        "population_register",
+        "select address, previous_address from address_updates where national_id = '14837810060'",
+    )
+    assert update["address"] == NEW_ADDRESS and update["previous_address"] == "Storgata 1, 0155 Oslo"
+    call = await behind.record(h.demo, "telephony", "call_logs", 1)
+    assert call is not None and call["phone"] == "+4740000001"  # a record of the call: kept as it was
+
+    stored = await h.pool.fetchrow(
+        "select verified, proof from rectification_proofs where request_id = $1", request_id
+    )
+    assert stored["verified"] is True
+    record = stored["proof"]
+    found = await h.pool.fetchval("select count(*) from findings where request_id = $1", request_id)
+    assert record["rows_checked"] == found and "telephony" in record["systems"]
+    assert {(c["table"], c["column"], c["followed"]) for c in record["corrected"]} == {
+        ("address_updates", "address", False),
+        ("cases", "debtor_address", True),
+        ("cases", "debtor_phone", False),
+    }
+    assert record["old_value_left"] == [] and record["new_value_missing"] == []
+    kept = {(k["system"], k["table"], k["column"]): k for k in record["kept_as_is"]}
+    assert set(kept) == {("telephony", "call_logs", "phone"), ("debt_collection", "letters", "address")}
+    assert kept[("debt_collection", "letters", "address")]["rows"] == 3  # each letter, where it was sent
+    assert record["skipped"] == ["correspondence.emails.address"]  # an email address is no postal address
+
+    audited = json.dumps(
+        [await _audit(h, request_id, "rectified"), await _audit(h, request_id, "rectification_proof")],
+        ensure_ascii=False,
+    )
+    for clear in ("Mølleveien", "Nygata", "40000001", "91234567"):
+        assert clear not in audited
+    history = await h.pool.fetchval(
+        "select reason from request_status_history where request_id = $1 and status = 'completed'", request_id
+    )
+    assert "read back" in history
+
+    texts = await notice_texts(h, request_id)
+    assert (
+        "Phone call logs (One phone call, with the agent's summary) still holds the old value" in texts["en"]
+    )
+    assert "record of the call" in texts["en"] and f"{found} records" in texts["en"]
+    assert (
+        "Debt collection (Letters sent about a case" in texts["en"]
+        and "what was sent, and where" in texts["en"]
+    )
+    assert "We corrected 3 values in 2 records." in texts["en"]
+    assert "Vi rettet 3 opplysninger i 2 poster." in texts["nb"]
+    assert "Samtaleloggen viser nummeret" in texts["nb"] and "har fortsatt den gamle verdien" in texts["nb"]
+
+
+async def test_an_old_value_put_back_is_no_success(proof: Harness) -> None:
+    h = proof
+    source = await h.source("population_register")
+    await source.execute(
+        """create function keep_address() returns trigger language plpgsql as $$
+           begin new.address := old.address; return new; end $$"""
+    )
+    await source.execute(
+        "create trigger keep_address before update on address_updates for each row execute function keep_address()"
+    )
+    request_id = await h.located(
+        "closed_case_debtor",
+        RequestType.rectification,
+        {"corrections": {"address": "Bryggen 1, 5003 Bergen"}},
+    )
+    await h.fulfil(request_id)
+    assert await h.status(request_id) == "needs_review"
+    reason = await h.pool.fetchval(
+        "select reason from request_status_history where request_id = $1 order by id desc limit 1", request_id
+    )
+    assert reason.startswith("rectification_unproven: population_register.address_updates.address")
+    assert "Fjellstien" not in reason and "Bryggen" not in reason
+    assert (
+        await h.pool.fetchval("select verified from rectification_proofs where request_id = $1", request_id)
+        is False
+    )
+    assert not await h.pool.fetchval(
+        "select count(*) from outbox where request_id = $1 and event_type = 'request.fulfilled'", request_id
+    )
