@@ -1,5 +1,9 @@
 """Erasure tests change the demo systems, so they get loads of their own: one shared by the tests
-that each erase a different showcase subject, and a fresh one for tests that need a clean slate."""
+that each erase a different showcase subject, and a fresh one for tests that need a clean slate.
+
+A load costs about as much as a test (1-2 s to make, 1 s to drop) and a ledger a few tenths of a
+second: tests that do not interfere share one (`rights_demo`, `module_pool`) and undo what they
+change in it, rather than each making its own."""
 
 from __future__ import annotations
 
@@ -67,11 +71,34 @@ async def second_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
 
 @pytest.fixture(scope="session")
 async def rights_demo(postgres: EmbeddedPostgres) -> AsyncIterator[DemoSystems]:
-    """A load for the rectification and consent-purpose tests (each on subjects of its own; a
-    schema change or trigger a test adds is its own to remove)."""
+    """A load for the rectification and consent-purpose tests, whose debtors must be as loaded
+    (the other shared loads erase them). Each test works on subjects of its own, and removes the
+    schema change or trigger it adds and restores the rows it corrects."""
     demo = await _load(postgres)
     yield demo
     await drop_demo_systems(postgres.url(), prefix=demo.prefix)
+
+
+@pytest.fixture(scope="module")
+async def module_pool(postgres: EmbeddedPostgres, ledger_template: str) -> AsyncIterator[asyncpg.Pool]:
+    """One ledger for a module's tests that do not interfere (each its own requests, on subjects or
+    loads of its own): a copy of the migrated template made and dropped once per module."""
+    from services.runtime.db import create_pool
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres.url())
+    try:
+        await admin.execute(f"create database {name} template {ledger_template}")
+    finally:
+        await admin.close()
+    pool = await create_pool(postgres.url(name), min_size=1, max_size=5)
+    yield pool
+    await pool.close()
+    admin = await asyncpg.connect(postgres.url())
+    try:
+        await admin.execute(f"drop database if exists {name} with (force)")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
@@ -174,6 +201,13 @@ class Harness:
 
     async def status(self, request_id: uuid.UUID) -> str:
         return await self.pool.fetchval("select status from requests where id = $1", request_id)  # type: ignore[no-any-return]
+
+    async def artifacts(self, request_id: uuid.UUID) -> dict[str, bytes]:
+        """The request's artifacts by kind, decrypted (one of each kind: an extract's formats)."""
+        rows = await self.pool.fetch(
+            "select id, kind, key_id, sealed from artifacts where request_id = $1", request_id
+        )
+        return {r["kind"]: open_sealed(r["sealed"], KEYS.key(r["key_id"]), r["id"].bytes) for r in rows}
 
     async def certificates(self, request_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every certificate artifact of the request, the JSON ones decrypted."""

@@ -2,31 +2,45 @@
 that also rests on another basis the consent purposes stop (consent-only columns emptied in the
 newsletter SaaS over HTTP; a purpose's own mark set in PostgreSQL) and the rest goes on; the
 re-scan proves it, the certificate, the audit trail and the subject's notice say which purposes
-stopped and which continue, on what basis."""
+stopped and which continue, on what basis; so does the extract of the same person's later access
+request (JSON and HTML, bokmål and English).
+
+The withdrawal is made once for the module (`withdrawn`, in a ledger of the module's own); the tests
+of it only read what it left, and add requests of their own."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import jsonschema
 import pytest
+from markupsafe import escape
 
 from schemas.envelope import Envelope
 from schemas.events import RequestFulfilled
+from schemas.generate import extract_schema
 from schemas.requests import RequestStatus, RequestType
 from services.catalogue.model import Catalogue, Table
 from services.demo.loader import DemoSystems
+from services.documents.templates import long_date
 from services.erasure.outcome import stopped_purposes
+from services.fulfilment.texts import texts
+from services.locator.scope import EMAIL_DIRECT
 from services.notifier.handlers import on_fulfilled
 from services.notifier.notices import TYPE_LABELS, Template, render
 from tests.erasure.conftest import Harness, close, harness_for
 from tests.support import behind
 
 EVA = "eva.sorbotten@eksempel.no"
+EVA_ROW = 990000101
+RUNNING = "Running the event you signed up for, and following up on it afterwards."
+CALLING = "Calling you about later events and webinars, suited to your organisation."
 
 
 async def notice_texts(h: Harness, request_id: uuid.UUID) -> dict[str, str]:
@@ -62,17 +76,28 @@ async def notice_texts(h: Harness, request_id: uuid.UUID) -> dict[str, str]:
     return out
 
 
-async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_elsewhere(
-    second: Harness,
-) -> None:
+@dataclass(frozen=True)
+class Withdrawn:
+    """Eva's consent withdrawal, made on the shared second load: her newsletter subscription (on
+    consent alone), an event sign-up and a download (on consent and legitimate interest)."""
+
+    h: Harness
+    request_id: uuid.UUID
+    reference: str
+
+
+@pytest.fixture(scope="module")
+async def withdrawn(
+    catalogue: Catalogue, second_demo: DemoSystems, module_pool: asyncpg.Pool
+) -> AsyncIterator[Withdrawn]:
     now = datetime.now(UTC)
-    h = second
+    h = await harness_for(catalogue, second_demo, module_pool)
     await behind.insert(
         h.demo,
         "marketing",
         "newsletter_subscriptions",
         {
-            "id": 990000101,
+            "id": EVA_ROW,
             "email": EVA,
             "name": "Eva",
             "newsletter": "Kundeavisen",
@@ -87,7 +112,7 @@ async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_el
         "marketing",
         "event_signups",
         {
-            "id": 990000101,
+            "id": EVA_ROW,
             "event": "Webinar",
             "email": EVA,
             "name": "Eva Sørbotten",
@@ -102,18 +127,31 @@ async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_el
         h.demo,
         "marketing",
         "downloads",
-        {"id": 990000101, "email": EVA, "asset": "Guide", "downloaded_at": now, "restricted": False},
+        {"id": EVA_ROW, "email": EVA, "asset": "Guide", "downloaded_at": now, "restricted": False},
     )
     request_id = await h.located("unknown_person", RequestType.consent_withdrawal)
     await h.fulfil(request_id)
+    reference = await h.pool.fetchval("select reference from requests where id = $1", request_id)
+    try:
+        yield Withdrawn(h, request_id, reference)
+    finally:  # the shared load as it was: what the withdrawal kept of Eva goes too
+        for table in ("event_signups", "downloads"):
+            await behind.delete(h.demo, "marketing", table, EVA_ROW)
+        await close(h)
+
+
+async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_elsewhere(
+    withdrawn: Withdrawn,
+) -> None:
+    h, request_id = withdrawn.h, withdrawn.request_id
     assert await h.status(request_id) == "completed"
 
     # consent alone: erased; consent and another basis: the row stays, what rested on consent is gone
-    assert await behind.record(h.demo, "marketing", "newsletter_subscriptions", 990000101) is None
-    signup = await behind.record(h.demo, "marketing", "event_signups", 990000101)
+    assert await behind.record(h.demo, "marketing", "newsletter_subscriptions", EVA_ROW) is None
+    signup = await behind.record(h.demo, "marketing", "event_signups", EVA_ROW)
     assert signup is not None and signup["phone"] in (None, "") and signup["organisation"] in (None, "")
     assert signup["email"] == EVA and signup["name"] == "Eva Sørbotten" and signup["restricted"] is False
-    download = await behind.record(h.demo, "marketing", "downloads", 990000101)
+    download = await behind.record(h.demo, "marketing", "downloads", EVA_ROW)
     assert download is not None and download["email"] in (None, "") and download["asset"] == "Guide"
 
     [cert] = await h.certificates(request_id)
@@ -151,16 +189,85 @@ async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_el
 
     # a later extract can say it of these rows
     async with h.pool.acquire() as conn:
-        said = await stopped_purposes(conn, [("marketing", "event_signups", {"id": "990000101"})])
+        said = await stopped_purposes(conn, [("marketing", "event_signups", {"id": str(EVA_ROW)})])
     [(key, purposes)] = said.items()
     assert key[:2] == ("marketing", "event_signups") and purposes["continuing"][0]["legal_basis"] == "6(1)(f)"
+    assert purposes["request_reference"] == withdrawn.reference
 
     # the subject is told, in bokmål and English
-    texts = await notice_texts(h, request_id)
-    assert "Det som bygde på samtykket, er stanset" in texts["nb"] and "fortsetter: " in texts["nb"]
-    assert "Calling you about later events and webinars" in texts["en"]
-    assert "on the basis of our legitimate interest" in texts["en"] and "(consent)" in texts["en"]
-    assert "grunnlag: vår berettigede interesse" in texts["nb"]
+    notice = await notice_texts(h, request_id)
+    assert "Det som bygde på samtykket, er stanset" in notice["nb"] and "fortsetter: " in notice["nb"]
+    assert "Calling you about later events and webinars" in notice["en"]
+    assert "on the basis of our legitimate interest" in notice["en"] and "(consent)" in notice["en"]
+    assert "grunnlag: vår berettigede interesse" in notice["nb"]
+
+
+async def _extract(w: Withdrawn, language: str, scope: str | None = None) -> tuple[dict[str, Any], str]:
+    """Eva's later access request, answered: the extract's JSON and HTML."""
+    h = w.h
+    request_id = await h.located("unknown_person", RequestType.access)
+    await h.pool.execute(
+        "update requests set language = $2, identity_scope = $3 where id = $1", request_id, language, scope
+    )
+    await h.deliver(request_id)
+    assert await h.status(request_id) == "completed"
+    artifacts = await h.artifacts(request_id)
+    return json.loads(artifacts["extract_json"]), artifacts["extract_html"].decode()
+
+
+async def test_a_later_extract_says_which_purposes_stopped_and_which_go_on_on_what_basis(
+    withdrawn: Withdrawn,
+) -> None:
+    stopped_on = await withdrawn.h.pool.fetchval(
+        "select min(stopped_at) from stopped_purposes where request_id = $1", withdrawn.request_id
+    )
+    for language, going, consent in (
+        ("nb", "vår berettigede interesse", "samtykke"),
+        ("en", "our legitimate interest", "consent"),
+    ):
+        words = texts(language)
+        extract, html = await _extract(withdrawn, language)
+        assert list(jsonschema.Draft202012Validator(extract_schema()).iter_errors(extract)) == []
+        # the download's only link to her was the email its follow-up had: emptied, it is hers no more
+        [signup] = extract["records"]
+        assert signup["table"] == "event_signups" and signup["data"]["email"] == EVA
+        assert signup["data"]["phone"] is None and signup["data"]["organisation"] is None
+        assert signup["legal_basis"] == ["GDPR Art. 6(1)(f)"]  # consent is no basis for it any more
+        going_on, halted = signup["purposes"]
+        assert going_on == {
+            "purpose": RUNNING,
+            "legal_basis": "GDPR Art. 6(1)(f)",
+            "basis": going,
+            "stopped": None,
+        }
+        assert (halted["purpose"], halted["legal_basis"], halted["basis"]) == (
+            CALLING,
+            "GDPR Art. 6(1)(a)",
+            consent,
+        )
+        assert halted["stopped"]["because"] == "consent_withdrawn"
+        assert halted["stopped"]["because_text"] == words.stop_reasons["consent_withdrawn"]
+        assert halted["stopped"]["request_reference"] == withdrawn.reference
+        assert abs((datetime.fromisoformat(halted["stopped"]["on"]) - stopped_on).total_seconds()) < 1
+
+        # the HTML lists the purposes per register, each with its basis in words and its status
+        line = words.stopped_on.format(
+            date=long_date(stopped_on, "en" if language == "en" else "nb"),
+            because=words.stop_reasons["consent_withdrawn"],
+        )
+        assert html.count(str(escape(f"{line} ({words.labels['request']} {withdrawn.reference})"))) == 1
+        assert html.count(str(escape(words.labels["purposes"]))) == 1
+        assert html.count(f"<td>{escape(words.labels['continues'])}</td>") == 1
+        assert str(escape(f"GDPR Art. 6(1)(f): {going}")) in html
+        assert str(escape(f"GDPR Art. 6(1)(a): {consent}")) in html
+        assert str(escape(RUNNING)) in html and str(escape(CALLING)) in html
+
+    # on a confirmed email alone (a mailbox can be shared), whose withdrawal it was is left out
+    mailbox, html = await _extract(withdrawn, "en", EMAIL_DIRECT)
+    [halted] = [
+        p for r in mailbox["records"] for p in r["purposes"] if p["stopped"] and "Calling" in p["purpose"]
+    ]
+    assert halted["stopped"]["request_reference"] is None and withdrawn.reference not in html
 
 
 def _with_follow_up_mark(catalogue: Catalogue) -> Catalogue:
@@ -188,9 +295,9 @@ def _with_follow_up_mark(catalogue: Catalogue) -> Catalogue:
 
 @pytest.fixture
 async def marked(
-    catalogue: Catalogue, rights_demo: DemoSystems, pool: asyncpg.Pool
+    catalogue: Catalogue, rights_demo: DemoSystems, module_pool: asyncpg.Pool
 ) -> AsyncIterator[Harness]:
-    h = await harness_for(_with_follow_up_mark(catalogue), rights_demo, pool)
+    h = await harness_for(_with_follow_up_mark(catalogue), rights_demo, module_pool)
     source = await h.source("correspondence")
     await source.execute(
         "alter table form_submissions add column follow_up_stopped boolean not null default false"

@@ -1,7 +1,10 @@
 """Rectification on the real demo systems, proven by reading every found row back: PostgreSQL
 columns corrected (one by following its old value), the old number kept in the SQLite call log
 named to the subject with its reason; a write that puts an old value back leaves the request to
-a person. The proof is stored and audited with values only as keyed hashes."""
+a person. The proof is stored and audited with values only as keyed hashes.
+
+Both run on the shared `rights_demo` load and a ledger of the module's own, each on a debtor of
+its own; what a test corrects, and the trigger it adds, are undone after it."""
 
 from __future__ import annotations
 
@@ -21,11 +24,42 @@ from tests.support import behind
 NEW_ADDRESS = "Nygata 5, 0159 Oslo"
 
 
-@pytest.fixture
-async def proof(catalogue: Catalogue, fresh_demo: DemoSystems, pool: asyncpg.Pool) -> AsyncIterator[Harness]:
-    h = await harness_for(catalogue, fresh_demo, pool)
+DEBTORS = ("14837810060", "02916510260")  # open_case_debtor, closed_case_debtor
+CORRECTED = (
+    ("debt_collection", "cases", "debtor_national_id"),
+    ("population_register", "address_updates", "national_id"),
+)
+"""Where a correction of the debtors' address or phone lands (the proofs below list exactly these)."""
+
+
+@pytest.fixture(scope="module")
+async def shared(
+    catalogue: Catalogue, rights_demo: DemoSystems, module_pool: asyncpg.Pool
+) -> AsyncIterator[Harness]:
+    h = await harness_for(catalogue, rights_demo, module_pool)
     yield h
     await close(h)
+
+
+@pytest.fixture
+async def proof(shared: Harness) -> AsyncIterator[Harness]:
+    """The shared load with the debtors' rows put back as they were after the test."""
+    kept: list[tuple[asyncpg.Pool, str, list[asyncpg.Record]]] = []
+    for system, table, owner in CORRECTED:
+        source = await shared.source(system)
+        rows = await source.fetch(f"select * from {table} where {owner} = any($1::text[])", list(DEBTORS))
+        assert rows, f"{system}.{table}: the debtors' rows are not as loaded"
+        kept.append((source, table, rows))
+    try:
+        yield shared
+    finally:
+        for source, table, rows in kept:
+            columns = [c for c in dict(rows[0]) if c != "id"]
+            assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+            await source.executemany(
+                f"update {table} set {assignments} where id = $1",
+                [(row["id"], *(row[c] for c in columns)) for row in rows],
+            )
 
 
 async def _audit(h: Harness, request_id: object, action: str) -> dict[str, object]:
@@ -106,9 +140,10 @@ async def test_rectification_is_read_back_and_proven_across_engines(proof: Harne
     assert "Samtaleloggen viser nummeret" in texts["nb"] and "har fortsatt den gamle verdien" in texts["nb"]
 
 
-async def test_an_old_value_put_back_is_no_success(proof: Harness) -> None:
-    h = proof
-    source = await h.source("population_register")
+@pytest.fixture
+async def address_kept(proof: Harness) -> AsyncIterator[Harness]:
+    """Another writer puts the old address back as it is corrected (removed after the test)."""
+    source = await proof.source("population_register")
     await source.execute(
         """create function keep_address() returns trigger language plpgsql as $$
            begin new.address := old.address; return new; end $$"""
@@ -116,6 +151,14 @@ async def test_an_old_value_put_back_is_no_success(proof: Harness) -> None:
     await source.execute(
         "create trigger keep_address before update on address_updates for each row execute function keep_address()"
     )
+    try:
+        yield proof
+    finally:  # dropped before `proof` puts the rows back, which the trigger would stop
+        await source.execute("drop trigger keep_address on address_updates; drop function keep_address()")
+
+
+async def test_an_old_value_put_back_is_no_success(address_kept: Harness) -> None:
+    h = address_kept
     request_id = await h.located(
         "closed_case_debtor",
         RequestType.rectification,
@@ -128,10 +171,14 @@ async def test_an_old_value_put_back_is_no_success(proof: Harness) -> None:
     )
     assert reason.startswith("rectification_unproven: population_register.address_updates.address")
     assert "Fjellstien" not in reason and "Bryggen" not in reason
-    assert (
-        await h.pool.fetchval("select verified from rectification_proofs where request_id = $1", request_id)
-        is False
+    stored = await h.pool.fetchrow(
+        "select verified, proof from rectification_proofs where request_id = $1", request_id
     )
+    assert stored["verified"] is False
+    # what was written lands where `proof` puts it back
+    assert {(c["system"], c["table"]) for c in stored["proof"]["corrected"]} <= {
+        (s, t) for s, t, _ in CORRECTED
+    }
     assert not await h.pool.fetchval(
         "select count(*) from outbox where request_id = $1 and event_type = 'request.fulfilled'", request_id
     )
