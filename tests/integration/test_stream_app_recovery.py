@@ -29,6 +29,8 @@ async def test_a_stream_app_that_crashed_while_running_is_replaced_and_consuming
     settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(host, "CONSUMERS_CHECK_SECONDS", 0.5)
+    # The crashed member leaves the group only when its session ends: a short one keeps the test short.
+    settings = settings.model_copy(update={"consumer_session_timeout": 2.0, "consumer_heartbeat": 0.5})
     async with asyncio.timeout(60):
         runtime = await start_runtime(SPEC, settings)
     try:
