@@ -7,8 +7,10 @@ import os
 import secrets
 from pathlib import Path
 
-LOCAL_API_ROLES = ("system", "agent", "ops", "dpo")
-"""One generated API key per role for a local run (the roles of `services.authority.Role`)."""
+from services.authority import Role
+
+LOCAL_API_ROLES = tuple(role.value for role in Role)
+"""One generated API key per role of the authority table for a local run."""
 
 DEMO_CONSOLE_ACCOUNTS = (("demo-agent", "agent"), ("demo-dpo", "dpo"), ("demo-ops", "ops"))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,7 +23,7 @@ import yaml
 
 from services.catalogue.model import ColumnType, IdentifierType
 from services.catalogue.scaffold.classify import ColumnFacts, Suggestion, classify
-from services.catalogue.scaffold.introspect import LiveTable, Reading
+from services.catalogue.scaffold.introspect import LiveColumn, LiveTable, Reading
 from services.catalogue.scaffold.names import Hint
 from services.systems.drivers import DIALECT_DRIVERS
 
@@ -143,6 +143,29 @@ def draft_database(system: str, reading: Reading, url_env: str) -> SystemDraft:
     )
 
 
+def column_facts(table: LiveTable, column: LiveColumn, tables: Collection[str]) -> ColumnFacts:
+    """What the schema says of a column, as the classifier takes it: a single-column foreign key to
+    a table of the same schema among `tables` is a reference; a single-column unique constraint or
+    index makes it unique. The draft and the drift check both judge columns on these facts."""
+    references = next(
+        (
+            f"{fk.table}.{fk.referred[0]}"
+            for fk in table.foreign_keys
+            if fk.columns == (column.name,) and fk.schema is None and fk.table in tables
+        ),
+        None,
+    )
+    return ColumnFacts(
+        table=table.name,
+        name=column.name,
+        type=column.type,
+        db_type=column.db_type,
+        primary_key=column.name in table.primary_key,
+        references=references,
+        unique=(column.name,) in table.unique,
+    )
+
+
 def _table(table: LiveTable, reading: Reading, names: set[str]) -> TableDraft:
     references: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
@@ -163,15 +186,7 @@ def _table(table: LiveTable, reading: Reading, names: set[str]) -> TableDraft:
     unique = {columns[0] for columns in table.unique if len(columns) == 1}
     drafted: list[ColumnDraft] = []
     for column in table.columns:
-        facts = ColumnFacts(
-            table=table.name,
-            name=column.name,
-            type=column.type,
-            db_type=column.db_type,
-            primary_key=column.name in table.primary_key,
-            references=references.get(column.name),
-            unique=column.name in unique,
-        )
+        facts = column_facts(table, column, names)
         extra = list(notes.get(column.name, []))
         if column.name in table.primary_key:
             extra.append("the primary key" if len(table.primary_key) == 1 else "part of the primary key")
