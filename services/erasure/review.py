@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 
 from schemas.requests import RequestStatus, RequestType
-from services.erasure.flow import finish_request
+from services.erasure.ending import finish_request
 from services.runtime.ledger import audit, change_status
 
 

@@ -20,7 +20,8 @@ from schemas.events import RestrictionLifting
 from schemas.registry import NOTICES
 from schemas.requests import RequestStatus, RequestType
 from services.catalogue.model import Catalogue
-from services.erasure.flow import NAME, Erasure, finish_request
+from services.erasure.ending import NAME, finish_request
+from services.erasure.flow import Erasure
 from services.erasure.notices import notify_recipients
 from services.erasure.rectification import NOT_APPLIED, UNPROVEN, plan_corrections, prove, row_id
 from services.erasure.scopes import SCOPE_OF_TYPE, Scope

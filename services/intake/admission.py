@@ -219,7 +219,7 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
            left join lateral (select o.reference from requests o where o.id = r.duplicate_of offset 0) o on true
            where exists (select 1 from keys k where k.scope = r.idempotency_scope and k.key = r.idempotency_key)
               or (r.type = any($5::text[]) and r.duplicate_of is null and r.status <> all($6::text[]))
-           order by r.received_at""",
+           order by r.received_at, length(r.reference), r.reference""",
         [scope for scope, _ in keyed],
         [key for _, key in keyed],
         [kind for kind, _ in pairs],
@@ -227,6 +227,8 @@ async def _earlier(conn: asyncpg.Connection, checked: list[tuple[int, Pending, I
         types,
         TERMINAL,
     )
+    # Received at the same moment (a batch, or a clock's tick), the one created first is the
+    # earliest: the reference's number comes from one sequence, so (length, text) orders them.
     found = []
     for row in rows:
         identifiers = Identifiers(**{kind: value for kind, value in (row["identifiers"] or [])})

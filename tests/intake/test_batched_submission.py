@@ -163,3 +163,39 @@ async def test_every_stored_row_of_a_batch_has_its_audit_chain(pool: asyncpg.Poo
     for chain in chains:
         assert chain["seqs"] == [1, 2, 3]
         assert chain["actions"] == ["received", "verification_recorded", "status_changed"]
+
+
+async def test_of_two_open_requests_received_at_one_instant_a_duplicate_joins_the_first_created(
+    pool: asyncpg.Pool,
+) -> None:
+    """An unsubscribe needs no proof, so a weak one is open and verified; a phoned one with the same
+    contact is stronger and so not its duplicate; a third, weak again, duplicates both, and joins
+    the first. Every request here is received at one instant (`NOW`): creation order decides,
+    alone and in a batch (hypothesis found the stored ones coming back in another order)."""
+
+    def unsubscribe(email: str, channel: str) -> admission.Pending:
+        body: dict[str, Any] = {
+            "type": "newsletter_unsubscribe",
+            "channel": channel,
+            "subject": {"email": email},
+        }
+        if channel == "phone":
+            body["verification"] = PHONE_CHECKS
+        return admission.Pending(RequestSubmission.model_validate(body), "agent", None)
+
+    async with pool.acquire() as conn:
+        for round_ in range(8):
+            email = f"unsubscribe-{round_}@example.no"
+            tx = conn.transaction()
+            await tx.start()
+            first, stronger, third = [
+                await admission.submit(conn, p.submission, actor=p.actor, now=NOW)
+                for p in (
+                    unsubscribe(email, "web_form"),
+                    unsubscribe(email, "phone"),
+                    unsubscribe(email, "web_form"),
+                )
+            ]
+            await tx.rollback()
+            assert first.created and stronger.created and stronger.duplicate_of is None
+            assert third.duplicate_of == first.view.reference, round_
