@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EXTRACT_SCHEMA_VERSION = "1.0"
+EXTRACT_SCHEMA_VERSION = "1.1"
 
 
 class _Part(BaseModel):
@@ -22,7 +22,9 @@ class _Part(BaseModel):
 class RetentionView(_Part):
     """How long the record is kept: the rule in words and, where one can be computed, the date."""
 
-    rule: str = Field(description="The retention rule, as the data catalogue states it.")
+    rule: str = Field(
+        description="The retention rule, as the data catalogue states it, in the extract's language."
+    )
     date: dt.date | None = Field(
         None, description="The day the record is erased or anonymised at the latest, when it is known."
     )
@@ -84,7 +86,9 @@ class PurposeStopped(_Part):
 class RecordPurpose(_Part):
     """One purpose a register's records are processed for, on the one legal basis it rests on."""
 
-    purpose: str = Field(description="The purpose, as the data catalogue states it.")
+    purpose: str = Field(
+        description="The purpose, as the data catalogue states it, in the extract's language."
+    )
     legal_basis: str = Field(description="The GDPR article it rests on, e.g. 'GDPR Art. 6(1)(f)'.")
     basis: str = Field(description="That basis in words, in the extract's language.")
     stopped: PurposeStopped | None = Field(
@@ -96,11 +100,18 @@ class ExtractRecord(_Part):
     """One record held on the subject, with why, how long and from where (Art. 15(1)(a)-(h))."""
 
     system: str = Field(description="The system that holds the record (catalogue name).")
-    system_title: str
+    system_title: str = Field(description="The system's name, in the extract's language.")
     table: str
+    description: str = Field(
+        "", description="What the register holds, as the data catalogue says it, in the extract's language."
+    )
     data: dict[str, Any] = Field(description="The subject's own fields of the record, by column name.")
     categories: list[str] = Field(description="The data categories of those fields (taxonomy names).")
-    purpose: str
+    category_names: list[str] = Field(
+        default_factory=list,
+        description="The same categories in words, in the extract's language, in the order of `categories`.",
+    )
+    purpose: str = Field(description="Why the record is held, in the extract's language.")
     legal_basis: list[str] = Field(
         min_length=1,
         description="GDPR articles the record is processed on, e.g. 'GDPR Art. 6(1)(b)'; a basis whose "
@@ -189,7 +200,9 @@ class RecipientNotice(_Part):
     """A recipient we told of a change made on one of the subject's earlier requests (Art. 19):
     the subject may ask who they are, so the extract of a later access request lists them."""
 
-    recipient: str = Field(description="The recipient, as the data catalogue names it.")
+    recipient: str = Field(
+        description="The recipient, as the data catalogue names it, in the extract's language."
+    )
     change: Literal["rectified", "erased", "anonymised", "restricted"] = Field(
         description="What was done to the records: rectified (Art. 16), erased or anonymised "
         "(Art. 17), restricted (Art. 18)."

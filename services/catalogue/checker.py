@@ -135,8 +135,6 @@ def _table(
                 "then delete the line"
             ),
         )
-    if table.purpose is not None and not table.purpose.strip():
-        yield ("purpose",), "is empty: state why the table's data is processed (Art. 15(1)(a)), or remove it"
     for index, key in enumerate(table.primary_key):
         if key not in table.columns:
             yield ("primary_key", index), f"primary key column {key!r} is not a column of the table"

@@ -34,6 +34,7 @@ from services.catalogue.model import (
 from services.catalogue.problems import Path as FieldPath
 from services.catalogue.problems import format_path
 from services.catalogue.secrecy import find_secrets
+from services.catalogue.text import LANGUAGE_NAMES, Text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -106,9 +107,13 @@ class _Report:
 
 def _message(error: Any) -> str:
     """pydantic's message, said plainly where a required field is empty (a scaffold's draft leaves
-    what it cannot know empty: the problem names the field and that it is empty)."""
+    what it cannot know empty: the problem names the field and that it is empty; for a text, the
+    language, which is also the path's last part)."""
     minimum = (error.get("ctx") or {}).get("min_length")
     if error["type"] == "string_too_short" and minimum == 1:
+        language = error["loc"][-1] if error["loc"] else None
+        if language == "nb" or language == "en":
+            return f"is empty: write the {LANGUAGE_NAMES[language]} text"
         return "is empty: fill it in"
     if error["type"] == "too_short" and minimum == 1:
         return "is empty: name at least one"
@@ -215,6 +220,10 @@ def _load_system(file: Path, report: _Report) -> tuple[System, frozenset[str]] |
     return system, frozenset(broken)
 
 
+_NO_TEXT = Text.model_construct(nb="", en="")
+"""A stand-in for a text that did not validate (its problem is reported; never shown)."""
+
+
 def _stand_in_header(data: dict[str, Any]) -> SystemHeader:
     """What validated of an invalid header, with neutral stand-ins for the rest (never returned)."""
     role = _quietly(Role, data.get("role"))
@@ -228,7 +237,7 @@ def _stand_in_header(data: dict[str, Any]) -> SystemHeader:
     api = _quietly(HttpApi, data.get("api"))
     review: Literal["suggested"] | None = "suggested" if data.get("review") == "suggested" else None
     return SystemHeader.model_construct(
-        title="", description="", connection=connection, role=role, api=api, review=review
+        title=_NO_TEXT, description=_NO_TEXT, connection=connection, role=role, api=api, review=review
     )
 
 

@@ -3,6 +3,10 @@
 Checks that need more than one field of one model (a primary key naming a column that exists,
 a category that exists in the taxonomy) live in `checker.py`, so that every problem is reported at
 once with its own path instead of the first one per model.
+
+Every text a subject or an agent reads (titles, descriptions, purposes, retention rules, reasons,
+category and party names) is a `Text` in bokmål and English (`text.py`): a consumer asks for the
+request's language with `in_`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pydantic import (
 
 from services.catalogue.http_api import HttpApi, api_problems
 from services.catalogue.problems import format_path
+from services.catalogue.text import Text
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
 """A PostgreSQL identifier as we write them: lower case, no quoting needed."""
@@ -100,7 +105,7 @@ class ColumnType(StrEnum):
 class Category(Strict):
     """A node of the data-category taxonomy; `special` marks an Art. 9 category (inherited)."""
 
-    description: str = Field(min_length=1)
+    description: Text
     special: bool = False
     personal: bool | None = Field(None, description="Personal data (inherited from the parent when unset).")
     children: dict[Name, Category] = {}
@@ -110,7 +115,7 @@ class FlatCategory(Strict):
     """A category by its dotted name, with what it inherits from its ancestors."""
 
     name: str
-    description: str
+    description: Text
     special: bool
     personal: bool
 
@@ -149,14 +154,14 @@ class RecipientKind(StrEnum):
 class Recipient(Strict):
     """Someone data is disclosed to: named in extracts, told of corrections and erasures (Art. 19)."""
 
-    name: str = Field(min_length=1)
+    name: Text
     kind: RecipientKind
 
 
 class Source(Strict):
     """Where data came from when not from the subject (Art. 14(2)(f)), named in extracts."""
 
-    name: str = Field(min_length=1)
+    name: Text
 
 
 class Parties(Strict):
@@ -260,7 +265,7 @@ class ControllerRule(Strict):
 
     table: Name
     column: Name
-    description: str = Field(min_length=1)
+    description: Text
 
 
 class Role(Strict):
@@ -287,9 +292,8 @@ class Column(Strict):
         "(a case number names the case and its debtor; the same number elsewhere only mentions the case).",
     )
     rectifiable: bool = False
-    kept_as_is: str | None = Field(
+    kept_as_is: Text | None = Field(
         None,
-        min_length=1,
         description="Why this column is not corrected on a rectification (a historical record kept as "
         "it was written): told to the subject when it still holds a value they had corrected.",
     )
@@ -298,7 +302,7 @@ class Column(Strict):
         description="What people write in their own words (call notes, letters, case notes, messages): "
         "it can name other people, so an extract scans it and withholds their identifiers (Art. 15(4)).",
     )
-    description: str | None = None
+    description: Text | None = None
     review: Review | None = None
     evidence: Evidence = []
 
@@ -332,7 +336,7 @@ class RetentionKind(StrEnum):
 
 class Retention(Strict):
     kind: RetentionKind
-    description: str = Field(min_length=1, description="What an extract says about how long it is kept.")
+    description: Text = Field(description="What an extract says about how long it is kept.")
     period: Period | None = None
     anchor: ColumnPath | None = None
     follows: TableRef | None = Field(None, description="`system.table` this row's retention follows.")
@@ -374,7 +378,7 @@ class Hold(Strict):
         None, description="true: held while the column has a value; false: while empty."
     )
     exemptions: list[Exemption] = []
-    reason: str = Field(min_length=1)
+    reason: Text
 
     @model_validator(mode="after")
     def _one_condition(self) -> Hold:
@@ -388,7 +392,7 @@ class Erasure(Strict):
     columns: list[Name] = []
     holds: list[Hold] = []
     exemptions: list[Exemption] = []
-    reason: str | None = None
+    reason: Text | None = None
 
     @model_validator(mode="after")
     def _fields_for_strategy(self) -> Erasure:
@@ -430,7 +434,7 @@ class Purpose(Strict):
     consent says how it stops: the columns held for it alone (`columns`, emptied) and/or a mark
     (`restriction`, set)."""
 
-    purpose: str = Field(min_length=1, description="What the subject is told (Art. 13(1)(c), 15(1)(a)).")
+    purpose: Text = Field(description="What the subject is told (Art. 13(1)(c), 15(1)(a)).")
     legal_basis: LegalBasis
     columns: list[Name] = Field(
         [], description="Columns held for this purpose only: emptied when its consent is withdrawn."
@@ -458,18 +462,18 @@ class Purpose(Strict):
 class AutomatedDecision(Strict):
     """Art. 22 and 15(1)(h): the logic involved and its significance for the subject."""
 
-    logic: str = Field(min_length=1)
-    significance: str = Field(min_length=1)
+    logic: Text
+    significance: Text
 
 
 class Table(Strict):
-    description: str = Field(min_length=1)
+    description: Text
     primary_key: list[Name] = Field(min_length=1)
     columns: dict[Name, Column] = Field(min_length=1)
     belongs_to: Name | None = Field(
         None, description="A reference column: the row is about the subject of the row it references."
     )
-    purpose: str | None = None
+    purpose: Text | None = None
     legal_basis: list[LegalBasis] = []
     recipients: list[str] = []
     sources: list[str] = []
@@ -557,8 +561,8 @@ class Table(Strict):
 class SystemHeader(Strict):
     """A system file without its tables (the loader validates each table on its own)."""
 
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    title: Text
+    description: Text
     connection: Connection
     role: Role
     api: HttpApi | None = Field(

@@ -186,7 +186,8 @@ async def search(request: Request, session: Staff) -> Response:
 
 
 def _plan_rows(plan: Any, lang: str) -> list[dict[str, Any]]:
-    """The erasure plan's decisions for the preview: system, table, action, until/while, reason."""
+    """The erasure plan's decisions for the preview: system, table, action, until/while, reason;
+    the texts in `lang`, the case's request language (what the subject is told)."""
     if plan is None:
         return []
     rows = []
@@ -240,7 +241,7 @@ async def request_detail(request: Request, request_id: uuid.UUID, session: Staff
         r=found.request,
         artifacts=artifacts,
         plan=plan,
-        plan_rows=_plan_rows(plan, language(request)),
+        plan_rows=_plan_rows(plan, "en" if found.request["language"] == "en" else "nb"),
         notice=notice if notice in ("logged", "duplicate", "done") else None,
         error=error if error in ("conflict", "invalid") else None,
         audit_summary=queries.audit_summary,

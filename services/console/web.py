@@ -9,7 +9,7 @@ session's CSRF token in the form; forms are URL-encoded, parsed here.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
@@ -201,9 +201,20 @@ def pre_session_secret(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(32), True
 
 
+def in_language(value: Any, language: str) -> str:
+    """A catalogue text as a plan or task keeps it (`{nb, en}`; a plain string if it was kept
+    before the catalogue was bilingual) in `language`: the case's request language, so that the
+    agent sees what the subject is told."""
+    if isinstance(value, Mapping):
+        return str(value.get(language) or value.get("en") or "")
+    return "" if value is None else str(value)
+
+
 @cache
 def _env() -> Any:
-    return environment("services.console")
+    env = environment("services.console")
+    env.filters["in_language"] = in_language
+    return env
 
 
 def render(

@@ -23,10 +23,11 @@ from datetime import datetime
 from typing import Any
 
 from services.catalogue.model import Catalogue, IdentifierType
+from services.catalogue.text import Text, language_of
 from services.erasure import reasons
 from services.erasure.hashing import pseudonym
 from services.erasure.plan import ErasurePlan, PlannedRecord
-from services.erasure.purposes import outcome_by_table
+from services.erasure.purposes import PurposeStop, outcome_by_table
 from services.erasure.reasons import Reason
 from services.erasure.retention import Action, Decision, expiry_columns
 from services.systems.plan import PERSON_KINDS
@@ -245,22 +246,31 @@ def unsearched() -> Rescan:
     return Rescan(False, 0, (), searched=False)
 
 
-def _entry(catalogue: Catalogue, record: PlannedRecord) -> dict[str, Any]:
+def _entry(catalogue: Catalogue, record: PlannedRecord, language: str) -> dict[str, Any]:
     system = catalogue.systems[record.system]
     table = system.tables[record.table]
     d = record.decision
     return {
         "system": record.system,
-        "system_title": system.title,
+        "system_title": system.title.in_(language),
         "table": record.table,
-        "description": table.description,
+        "description": table.description.in_(language),
         "key": dict(record.key),
         "action": d.action.value,
         "reason": d.reason.as_dict(),
         "until": d.until.isoformat() if d.until else None,
         "while": None if d.while_ is None else {"en": d.while_.en, "nb": d.while_.nb},
         "restricted": d.mark_restricted,
-        **({} if d.purposes is None else {"purposes": d.purposes.as_dict()}),
+        **({} if d.purposes is None else {"purposes": _told(d.purposes, language)}),
+    }
+
+
+def _told(stop: PurposeStop, language: str) -> dict[str, Any]:
+    """A row's stop as the subject is told it: the purposes in the request's language."""
+    return {
+        **stop.as_dict(),
+        "stopped": [p.told(language) for p in stop.stopped],
+        "continuing": [p.told(language) for p in stop.continuing],
     }
 
 
@@ -272,12 +282,16 @@ def certificate(
     request_type: str,
     executed_at: datetime,
     rescan: Rescan,
-    recipients: Sequence[str],
+    recipients: Sequence[Text | str],
     controllers: Mapping[str, Sequence[str]] | None = None,
     manual: Sequence[ManualConfirmation] = (),
+    language: str,
 ) -> dict[str, Any]:
     """What was erased or anonymised, what was kept with why and until when, what agents did by
-    hand in systems without an interface (who confirmed it, when), and the re-scan."""
+    hand in systems without an interface (who confirmed it, when), and the re-scan. The catalogue's
+    texts are in the request's `language` (`recipients` too: the catalogue's names); the reasons
+    carry both languages, as the plan does."""
+    language = language_of(language)
     groups: dict[str, list[dict[str, Any]]] = {"erased": [], "anonymised": [], "kept": [], "referred": []}
     for record in plan.records:
         action = record.decision.action
@@ -288,7 +302,7 @@ def certificate(
             Action.restrict: "kept",
             Action.refer: "referred",
         }[action]
-        groups[group].append(_entry(catalogue, record))
+        groups[group].append(_entry(catalogue, record, language))
     return {
         "reference": reference,
         "request_type": request_type,
@@ -296,16 +310,17 @@ def certificate(
         "summary": {name: len(entries) for name, entries in groups.items()},
         **groups,
         "controllers": {k: list(v) for k, v in (controllers or {}).items()},
-        "recipients_notified": list(recipients),
-        "manual": [m.as_dict(catalogue) for m in manual],
-        "purposes": purposes_outcome(catalogue, plan),
+        "recipients_notified": [r.in_(language) if isinstance(r, Text) else r for r in recipients],
+        "language": language,
+        "manual": [m.as_dict(catalogue, language) for m in manual],
+        "purposes": purposes_outcome(catalogue, plan, language),
         "rescan": rescan.as_dict(),
     }
 
 
-def purposes_outcome(catalogue: Catalogue, plan: ErasurePlan) -> list[dict[str, Any]]:
+def purposes_outcome(catalogue: Catalogue, plan: ErasurePlan, language: str) -> list[dict[str, Any]]:
     """Per table where a withdrawn consent stopped some purposes and others go on: both, with
-    their bases (empty for every other plan)."""
+    their bases, in the request's language (empty for every other plan)."""
     return outcome_by_table(
         [
             (
@@ -317,7 +332,8 @@ def purposes_outcome(catalogue: Catalogue, plan: ErasurePlan) -> list[dict[str, 
             )
             for r in plan.records
             if r.decision.purposes is not None
-        ]
+        ],
+        language,
     )
 
 
@@ -334,10 +350,10 @@ class ManualConfirmation:
     counts: Mapping[str, int] = field(default_factory=dict)
     """What the agent reported, if anything: `erased`, `kept`."""
 
-    def as_dict(self, catalogue: Catalogue) -> dict[str, Any]:
+    def as_dict(self, catalogue: Catalogue, language: str) -> dict[str, Any]:
         return {
             "system": self.system,
-            "system_title": catalogue.systems[self.system].title,
+            "system_title": catalogue.systems[self.system].title.in_(language),
             "action": self.action,
             "confirmed_by": self.confirmed_by,
             "confirmed_at": self.confirmed_at.isoformat(),

@@ -89,6 +89,7 @@ class PlanEnd:
             recipients=[self.catalogue.parties.recipients[r].name for r in recipients],
             controllers=plan.controllers,
             manual=await confirmations(conn, plan_id),
+            language=request["language"],  # the catalogue's texts in the request's language
         )
         stored = await self.store_certificate(
             conn, request_id, content, request["language"], by_post=bool(request["by_post"])

@@ -8,7 +8,8 @@ rule (what to do, the strategy and its columns, the holds with their reasons and
 restriction mark), and the plan's decisions for the system's records, if it has any. The step
 becomes an agent's task when the plan runs (`tasks.py`); the plan ends once every task is done.
 
-Everything here is catalogue text, record keys and codes: no personal data.
+Everything here is catalogue text (in both languages: the console shows the request's), record keys
+and codes: no personal data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.catalogue.model import Catalogue, ErasureStrategy
+from services.catalogue.text import Text, stored_text
 from services.erasure import reasons
 from services.erasure.scopes import Scope, concerns
 
@@ -48,7 +50,7 @@ class ManualTable:
     """One catalogued table of the system: what to do with the subject's rows in it."""
 
     table: str
-    description: str
+    description: Text
     action: str
     """`erase` (as the strategy says, unless a hold applies), `restrict`, or `refer` (to the controller)."""
     strategy: str | None
@@ -63,7 +65,7 @@ class ManualTable:
     def as_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
-            "description": self.description,
+            "description": self.description.as_dict(),
             "action": self.action,
             "strategy": self.strategy,
             "columns": list(self.columns),
@@ -98,7 +100,7 @@ class ManualStep:
     """What an agent does by hand in one system without an interface."""
 
     system: str
-    title: str
+    title: Text
     because: tuple[str, ...]
     """`search_answer` and/or `records`."""
     action: str
@@ -109,7 +111,7 @@ class ManualStep:
     def to_json(self) -> dict[str, Any]:
         return {
             "system": self.system,
-            "title": self.title,
+            "title": self.title.as_dict(),
             "because": list(self.because),
             "action": self.action,
             "tables": [t.as_dict() for t in self.tables],
@@ -120,7 +122,7 @@ class ManualStep:
     def from_json(cls, data: Mapping[str, Any]) -> ManualStep:
         return cls(
             data["system"],
-            data["title"],
+            stored_text(data["title"]),
             tuple(data["because"]),
             data["action"],
             tuple(_table_from_json(t) for t in data["tables"]),
@@ -138,7 +140,7 @@ def _reason_from_json(data: Mapping[str, Any]) -> reasons.Reason:
 def _table_from_json(data: Mapping[str, Any]) -> ManualTable:
     return ManualTable(
         data["table"],
-        data["description"],
+        stored_text(data["description"]),
         data["action"],
         data["strategy"],
         tuple(data["columns"]),
@@ -174,7 +176,7 @@ def table_instruction(catalogue: Catalogue, scope: Scope, system: str, table_nam
         for hold in (erasure.holds if erasure else [])
     )
     keep = (
-        reasons.reason("keep", erasure.reason or "", erasure.exemptions)
+        reasons.reason("keep", erasure.reason, erasure.exemptions)
         if erasure is not None and strategy is ErasureStrategy.keep and erasure.reason
         else None
     )

@@ -19,12 +19,15 @@ from typing import Any
 import asyncpg
 
 from schemas.requests import RequestType
+from services.catalogue.text import language_of, stored_text
 
 
 async def notice_context(
-    conn: asyncpg.Connection, request_id: uuid.UUID, request_type: RequestType
+    conn: asyncpg.Connection, request_id: uuid.UUID, request_type: RequestType, language: str
 ) -> dict[str, Any]:
-    """Extra context for the completion notice (empty when the right has nothing to add)."""
+    """Extra context for the completion notice, catalogue texts in the request's `language` (empty
+    when the right has nothing to add)."""
+    language = language_of(language)
     if request_type is RequestType.consent_withdrawal:
         detail = await conn.fetchval(
             """select detail from audit_events where request_id = $1 and action = 'consent_purposes_stopped'
@@ -36,12 +39,13 @@ async def notice_context(
         proof = await conn.fetchval(
             "select proof from rectification_proofs where request_id = $1 and verified", request_id
         )
-        return {"rectification": None if proof is None else proof_summary(proof)}
+        return {"rectification": None if proof is None else proof_summary(proof, language)}
     return {}
 
 
-def proof_summary(proof: dict[str, Any]) -> dict[str, Any]:
-    """The proof as the subject is told it: counts, and where an old value stays and why."""
+def proof_summary(proof: dict[str, Any], language: str) -> dict[str, Any]:
+    """The proof as the subject is told it: counts, and where an old value stays and why (the
+    catalogue's words in `language`)."""
     rows = {(c["system"], c["table"], str(c["key"])) for c in proof["corrected"]}
     return {
         "corrected": len(proof["corrected"]),
@@ -52,8 +56,8 @@ def proof_summary(proof: dict[str, Any]) -> dict[str, Any]:
         "old_value_left": len(proof["old_value_left"]),
         "kept_as_is": [
             {
-                "system_title": k["system_title"],
-                "what": k["description"].rstrip("."),
+                "system_title": stored_text(k["system_title"]).in_(language),
+                "what": stored_text(k["description"]).in_(language).rstrip("."),
                 "reason": k["reason"],
                 "rows": k["rows"],
             }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.catalogue.model import CONSENT, Table
+from services.catalogue.text import Text, stored_text
 
 BASIS_WORDS: dict[str, tuple[str, str]] = {
     "6(1)(a)": ("consent", "samtykke"),
@@ -41,21 +42,26 @@ def is_mixed(table: Table) -> bool:
 
 @dataclass(frozen=True)
 class PurposeView:
-    """One purpose as the outcome names it: the catalogue's words and the basis it rests on."""
+    """One purpose as the outcome names it: the catalogue's words (both languages, as the plan and
+    the ledger keep them) and the basis it rests on."""
 
-    purpose: str
+    purpose: Text
     legal_basis: str
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "purpose": self.purpose,
+            "purpose": self.purpose.as_dict(),
             "legal_basis": self.legal_basis,
             "basis": basis_words(self.legal_basis),
         }
 
+    def told(self, language: str) -> dict[str, Any]:
+        """As the subject is told it: the purpose in the request's language."""
+        return {**self.as_dict(), "purpose": self.purpose.in_(language)}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PurposeView:
-        return cls(data["purpose"], data["legal_basis"])
+        return cls(stored_text(data["purpose"]), data["legal_basis"])
 
 
 @dataclass(frozen=True)
@@ -118,23 +124,23 @@ def unstopped(stop: PurposeStop, values: Mapping[str, Any] | None) -> tuple[str,
 
 
 def outcome_by_table(
-    entries: Sequence[tuple[str, str, str, str, PurposeStop]],
+    entries: Sequence[tuple[str, Text, str, Text, PurposeStop]], language: str
 ) -> list[dict[str, Any]]:
-    """One line per (system, table) for the certificate and the notice: purposes stopped and going
-    on with their bases, how many rows, what was emptied and marked. `entries`: (system, system
-    title, table, table description, stop) per row."""
+    """One line per (system, table) for the certificate and the notice, in the request's language:
+    purposes stopped and going on with their bases, how many rows, what was emptied and marked.
+    `entries`: (system, system title, table, table description, stop) per row."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for system, title, table, description, stop in entries:
         line = grouped.setdefault(
             (system, table),
             {
                 "system": system,
-                "system_title": title,
+                "system_title": title.in_(language),
                 "table": table,
-                "description": description,
+                "description": description.in_(language),
                 "records": 0,
-                "stopped": [p.as_dict() for p in stop.stopped],
-                "continuing": [p.as_dict() for p in stop.continuing],
+                "stopped": [p.told(language) for p in stop.stopped],
+                "continuing": [p.told(language) for p in stop.continuing],
                 "columns_emptied": list(stop.columns),
                 "marks_set": list(stop.marks),
                 "held": stop.held_by is not None,

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.catalogue.model import Catalogue, Column, IdentifierType, Table
+from services.catalogue.text import Text
 from services.erasure.hashing import keyed_hash
-from services.erasure.reasons import NORWEGIAN
 from services.intake.domain.identifiers import InvalidIdentifier, normalise_email, normalise_phone
 
 RowId = tuple[str, str, tuple[str, ...]]
@@ -224,9 +224,9 @@ class KeptAsIs:
     """A column that is not rectifiable and still holds an old value: named to the subject."""
 
     system: str
-    system_title: str
+    system_title: Text
     table: str
-    description: str
+    description: Text
     column: str
     reason: dict[str, str]
     rows: int = 1
@@ -234,9 +234,9 @@ class KeptAsIs:
     def as_dict(self) -> dict[str, Any]:
         return {
             "system": self.system,
-            "system_title": self.system_title,
+            "system_title": self.system_title.as_dict(),
             "table": self.table,
-            "description": self.description,
+            "description": self.description.as_dict(),
             "column": self.column,
             "reason": self.reason,
             "rows": self.rows,
@@ -288,7 +288,7 @@ def kept_reason(column: Column) -> dict[str, str]:
     """Why a column keeps an old value, in both languages (the catalogue's words, else a general one)."""
     if column.kept_as_is is None:
         return {"en": NO_REASON_EN, "nb": NO_REASON_NB}
-    return {"en": column.kept_as_is, "nb": NORWEGIAN.get(column.kept_as_is, "Se begrunnelsen på engelsk.")}
+    return column.kept_as_is.as_dict()
 
 
 def prove(

@@ -167,6 +167,10 @@ def certificate_pdf(content: dict[str, Any], language: Language) -> bytes:
         doc.paragraph(t["rescan_expected"].format(count=len(expected)))
         for why in expected_reasons(expected, language):
             doc.paragraph(f"- {why}")
+    if content["recipients_notified"]:  # as the HTML: whom we told (Art. 19), by the catalogue's names
+        doc.heading(t["recipients"])
+        for name in content["recipients_notified"]:
+            doc.paragraph(f"- {name}")
     return doc.to_bytes()
 
 

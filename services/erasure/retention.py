@@ -179,7 +179,7 @@ def decide(catalogue: Catalogue, facts: RecordFacts, today: date) -> Decision:
             if until is None:
                 return Decision(
                     Action.restrict,
-                    reasons.reason("legal_obligation", erasure.reason or "", erasure.exemptions),
+                    reasons.reason("legal_obligation", erasure.reason, erasure.exemptions),
                     while_=UNDECIDED,
                     mark_restricted=table.restriction is not None,
                     review="ambiguous",
@@ -187,7 +187,7 @@ def decide(catalogue: Catalogue, facts: RecordFacts, today: date) -> Decision:
             if until > today:
                 return Decision(
                     Action.retain,
-                    reasons.reason("legal_obligation", erasure.reason or "", erasure.exemptions),
+                    reasons.reason("legal_obligation", erasure.reason, erasure.exemptions),
                     until=until,
                     mark_restricted=table.restriction is not None,
                     review=review,
@@ -201,9 +201,7 @@ def decide(catalogue: Catalogue, facts: RecordFacts, today: date) -> Decision:
             )
         # Kept without a legal ground of its own: nothing personal is left once what it belongs to
         # loses its link to the subject.
-        return Decision(
-            Action.anonymise, reasons.reason("no_personal_data", erasure.reason or ""), review=review
-        )
+        return Decision(Action.anonymise, reasons.reason("no_personal_data", erasure.reason), review=review)
     if strategy is ErasureStrategy.delete_row:
         return Decision(Action.erase, reasons.ERASED, Method.delete_row, review=review)
     method = Method.null_columns if strategy is ErasureStrategy.null_columns else Method.anonymise

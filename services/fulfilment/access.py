@@ -24,6 +24,7 @@ from schemas.registry import FULFILLED, REFERRALS
 from schemas.requests import RequestStatus, RequestType
 from services.artifacts.store import ArtifactKind, ArtifactStore
 from services.catalogue.model import Catalogue, IdentifierType
+from services.catalogue.text import stored_text
 from services.erasure.notices import recipients_told
 from services.erasure.outcome import stopped_purposes
 from services.fulfilment import formats
@@ -163,7 +164,7 @@ class AccessFulfilment:
         found = await stopped_purposes(conn, [(r.system, r.table, r.primary_key) for r in wanted])
         return {
             record_key(system, table, json.loads(key)): EarlierStop(
-                tuple((p["purpose"], p["legal_basis"]) for p in said["stopped"]),
+                tuple((stored_text(p["purpose"]), p["legal_basis"]) for p in said["stopped"]),
                 datetime.fromisoformat(said["stopped_at"]),
                 said.get("request_reference"),
             )

@@ -40,6 +40,7 @@ from services.catalogue.model import (
     Table,
     Taxonomy,
 )
+from services.catalogue.text import Text, language_of
 from services.erasure.purposes import basis_words
 from services.fulfilment.free_text import SubjectTerms, scan
 from services.fulfilment.keeping import Anchor, as_date, retention_view
@@ -65,8 +66,8 @@ class EarlierStop:
     """What an earlier withdrawal of consent stopped for one row (the ledger's `stopped_purposes`):
     the purposes as they were named then, each with its basis, when, and on which request."""
 
-    stopped: tuple[tuple[str, str], ...]
-    """(purpose, legal basis) per purpose stopped."""
+    stopped: tuple[tuple[Text, str], ...]
+    """(purpose, legal basis) per purpose stopped, the purpose in both languages as stored."""
     on: datetime
     request_reference: str | None = None
 
@@ -224,18 +225,20 @@ def record_purposes(table: Table, stop: EarlierStop | None, language: str) -> li
     )
     lang = "en" if language == "en" else "nb"
 
-    def view(purpose: str, basis: str, stopped: bool) -> RecordPurpose:
+    def view(purpose: Text, basis: str, stopped: bool) -> RecordPurpose:
         return RecordPurpose(
-            purpose=purpose,
+            purpose=purpose.in_(lang),
             legal_basis=_article(basis),
             basis=basis_words(basis)[lang],
             stopped=halted if stopped else None,
         )
 
     listed = [view(p.purpose, p.legal_basis, halted is not None and p.on_consent) for p in table.purposes]
-    named = {p.purpose for p in table.purposes}
+    named_en, named_nb = {p.purpose.en for p in table.purposes}, {p.purpose.nb for p in table.purposes}
     gone = dict.fromkeys(
-        (purpose, basis) for purpose, basis in (stop.stopped if stop else ()) if purpose not in named
+        (purpose, basis)
+        for purpose, basis in (stop.stopped if stop else ())
+        if purpose.en not in named_en and purpose.nb not in named_nb
     )
     return listed + [view(purpose, basis, True) for purpose, basis in gone]
 
@@ -368,25 +371,36 @@ def _record(
         {c for column, spec in table.columns.items() if column in data for c in spec.categories}
     ) or list(record.categories)
     purposes = record_purposes(table, record.stop, language)
+    flat = _flat(catalogue.taxonomy)
+    automated = table.automated_decision
     return ExtractRecord(
         system=record.system,
-        system_title=catalogue.systems[record.system].title,
+        system_title=catalogue.systems[record.system].title.in_(language),
         table=record.table,
+        description=table.description.in_(language),
         data=data,
         categories=categories,
-        purpose=table.purpose or table.description,
+        category_names=[
+            flat[c].description.in_(language).rstrip(".") if c in flat else c for c in categories
+        ],
+        purpose=(table.purpose or table.description).in_(language),
         legal_basis=current_bases(table, purposes) or ["GDPR Art. 28"],
         purposes=purposes,
-        recipients=[parties.recipients[r].name if r in parties.recipients else r for r in table.recipients],
-        retention=retention_view(table.retention, anchor, words),
+        recipients=[
+            parties.recipients[r].name.in_(language) if r in parties.recipients else r
+            for r in table.recipients
+        ],
+        retention=retention_view(table.retention, anchor, words, language),
         source=[
-            parties.sources[s].name if s in parties.sources else s
+            parties.sources[s].name.in_(language) if s in parties.sources else s
             for s in table.sources
             if s != SUBJECT_SOURCE
         ],
         collected_from_subject=SUBJECT_SOURCE in table.sources,
-        automated_decision=AutomatedDecisionView(**table.automated_decision.model_dump())
-        if table.automated_decision
+        automated_decision=AutomatedDecisionView(
+            logic=automated.logic.in_(language), significance=automated.significance.in_(language)
+        )
+        if automated
         else None,
         special_category=held_special if not withheld else [],
         withheld_special_category=withheld,
@@ -419,6 +433,7 @@ def assemble(
     the reviewer's decision on free text that may name someone else: without a release such a text
     is withheld whole; other people's identifiers in free text are withheld whatever it says.
     """
+    language = language_of(language)  # an unknown one falls back to bokmål, as `texts` does
     words = texts(language)
     identity = identity or learn_subject(catalogue, {}, records)
     ours = released(catalogue, records, portability=portability)
@@ -430,7 +445,7 @@ def assemble(
     referred = [
         ControllerReferral(
             system=referral.system,
-            system_title=catalogue.systems[referral.system].title,
+            system_title=catalogue.systems[referral.system].title.in_(language),
             controllers=sorted(referral.controllers),
             record_count=referral.record_count,
             why=words.referral_why,

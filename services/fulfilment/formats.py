@@ -140,6 +140,8 @@ def to_pdf(extract: Extract) -> bytes:
     for group in groups.values():
         first = group[0]
         pdf.heading(f"{first.system_title}: {first.table} ({len(group)})", level=3)
+        if first.description:
+            pdf.lines([("", first.description)], size=9)
         sources = ([labels["from_you"]] if first.collected_from_subject else []) + first.source
         purposes = dict.fromkeys((p.purpose, purpose_basis(p)) for r in group for p in r.purposes)
         said = (
@@ -169,7 +171,7 @@ def to_pdf(extract: Extract) -> bytes:
             )
             rows = [("", f"{number}.")]
             rows += [(field, _text(value)) for field, value in record.data.items()]
-            rows.append((labels["categories"], ", ".join(record.categories)))
+            rows.append((labels["categories"], ", ".join(record.category_names or record.categories)))
             rows.append(("", retention))
             if any(p.stopped for p in record.purposes):  # what goes on for this record, what stopped
                 rows += [

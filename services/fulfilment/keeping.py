@@ -70,14 +70,17 @@ def _waiting_for(rule: Retention, texts: Texts) -> str:
     return texts.until_unknown
 
 
-def retention_view(table_rule: Retention | None, anchor: Anchor | None, texts: Texts) -> RetentionView:
-    """The extract's `retention`: the table's rule in words, and the date or what it waits for."""
+def retention_view(
+    table_rule: Retention | None, anchor: Anchor | None, texts: Texts, language: str
+) -> RetentionView:
+    """The extract's `retention`: the table's rule in words (in `language`, as `texts` is), and
+    the date or what it waits for."""
     if table_rule is None:
         return RetentionView(rule=texts.kept_while_purpose, until=texts.until_purpose)
     rule = anchor.rule if anchor is not None else table_rule
     value = anchor.value if anchor is not None else None
     until = retention_date(rule, value)
     if until is not None:
-        return RetentionView(rule=table_rule.description, date=until)
+        return RetentionView(rule=table_rule.description.in_(language), date=until)
     waiting = _waiting_for(rule, texts) if anchor is None or anchor.found else texts.until_unknown
-    return RetentionView(rule=table_rule.description, until=waiting)
+    return RetentionView(rule=table_rule.description.in_(language), until=waiting)

@@ -16,6 +16,7 @@ from typing import Any
 
 from schemas.extract import NoticeTable, RecipientNotice
 from services.catalogue.model import Catalogue, IdentifierType
+from services.catalogue.text import language_of
 from services.fulfilment.texts import texts
 from services.systems.plan import PERSON_KINDS
 
@@ -31,9 +32,9 @@ def same_subject(ours: Mapping[str, str], theirs: Mapping[str, str]) -> bool:
     return bool(both) and all(ours[kind] == theirs[kind] for kind in both)
 
 
-def _table(catalogue: Catalogue, name: str) -> NoticeTable:
+def _table(catalogue: Catalogue, name: str, language: str) -> NoticeTable:
     system, _, table = name.partition(".")
-    title = catalogue.systems[system].title if system in catalogue.systems else system
+    title = catalogue.systems[system].title.in_(language) if system in catalogue.systems else system
     return NoticeTable(system=system, system_title=title, table=table)
 
 
@@ -44,15 +45,18 @@ def recipients_notified(
     language: str,
 ) -> list[RecipientNotice]:
     """The extract's `recipients_notified`: the notices of the subject's earlier requests (rows of
-    `recipients_told`), oldest first, recipients by their catalogue name."""
+    `recipients_told`), oldest first, recipients by their catalogue name in `language`."""
+    language = language_of(language)
     words = texts(language)
     parties = catalogue.parties.recipients
     listed = [
         RecipientNotice(
-            recipient=parties[n["recipient"]].name if n["recipient"] in parties else n["recipient"],
+            recipient=parties[n["recipient"]].name.in_(language)
+            if n["recipient"] in parties
+            else n["recipient"],
             change=n["change"],
             change_text=words.changes[n["change"]],
-            tables=[_table(catalogue, name) for name in n["tables"]],
+            tables=[_table(catalogue, name, language) for name in n["tables"]],
             record_count=n["record_count"],
             notified_at=n["created_at"],
             request_reference=n["reference"],

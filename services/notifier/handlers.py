@@ -172,7 +172,9 @@ async def on_fulfilled(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         names = (detail or {}).get("controllers") or []
         context = {"controllers": [{"name": name, "contact": None} for name in names]}
     elif template is Template.completion:  # what a consent withdrawal stopped, a rectification's proof
-        context.update(await notice_context(conn, request["id"], RequestType(request["type"])))
+        context.update(
+            await notice_context(conn, request["id"], RequestType(request["type"]), request["language"])
+        )
     elif template is Template.erasure_done:
         # What was kept comes from the erasure's certificate (issue 7); until it lands: nothing listed.
         context = {"kept": []}

@@ -29,13 +29,13 @@ CATEGORIES: Mapping[str, FlatCategory] = Taxonomy.model_validate(
 
 SPEC = System.model_validate(
     {
-        "title": "CRM",
-        "description": "Contacts.",
+        "title": {"nb": "Kunderegister", "en": "CRM"},
+        "description": {"nb": "Kontakter.", "en": "Contacts."},
         "connection": {"database": "crm"},
         "role": {"kind": "controller"},
         "tables": {
             "contacts": {
-                "description": "Contact persons.",
+                "description": {"nb": "Kontaktpersoner.", "en": "Contact persons."},
                 "primary_key": ["id"],
                 "columns": {
                     "id": {"type": "bigint", "categories": ["system.key"]},
@@ -45,7 +45,7 @@ SPEC = System.model_validate(
                 },
             },
             "organisations": {
-                "description": "Organisations.",
+                "description": {"nb": "Virksomheter.", "en": "Organisations."},
                 "primary_key": ["id"],
                 "columns": {
                     "id": {"type": "bigint", "categories": ["system.key"]},

@@ -42,13 +42,13 @@ def catalogue_for(connection: dict[str, Any]) -> Catalogue:
             "parties": yaml.safe_load((DEFAULT_CATALOGUE / "parties.yaml").read_text()),
             "systems": {
                 "crm": {
-                    "title": "CRM",
-                    "description": "Contacts at organisations.",
+                    "title": {"nb": "Kunderegister", "en": "CRM"},
+                    "description": {"nb": "Kontakter hos virksomheter.", "en": "Contacts at organisations."},
                     "connection": connection,
                     "role": {"kind": "controller"},
                     "tables": {
                         "contacts": {
-                            "description": "Contact persons.",
+                            "description": {"nb": "Kontaktpersoner.", "en": "Contact persons."},
                             "primary_key": ["id"],
                             "columns": {
                                 "id": {"type": "bigint", "categories": ["system.key"]},
@@ -62,7 +62,7 @@ def catalogue_for(connection: dict[str, Any]) -> Catalogue:
                             },
                         },
                         "organisations": {
-                            "description": "Organisations (no personal data).",
+                            "description": {"nb": "Virksomheter.", "en": "Organisations (no personal data)."},
                             "primary_key": ["id"],
                             "columns": {
                                 "id": {"type": "bigint", "categories": ["system.key"]},

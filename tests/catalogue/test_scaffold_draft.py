@@ -49,15 +49,15 @@ def test_an_unreviewed_entry_or_an_empty_purpose_is_refused_by_name(root: Path) 
             'review: suggested, evidence: ["7 of 7 sampled values are email addresses"]}',
         )
         .replace(
-            "purpose: Managing the relationship with clients, prospects, suppliers and authorities.\n"
+            "      en: Managing the relationship with clients, prospects, suppliers and authorities.\n"
             '    legal_basis: ["6(1)(b)"',
-            'purpose: ""\n    legal_basis: ["6(1)(b)"',
+            '      en: ""\n    legal_basis: ["6(1)(b)"',
         )
     )
     found = _problems(root)
     assert f"{crm}:tables.contacts.columns.email.review: not reviewed yet" in "\n".join(found)
     assert any("check its type, categories and identifier (email)" in p for p in found)
-    assert f"{crm}:tables.contacts.purpose: is empty" in "\n".join(found)
+    assert f"{crm}:tables.contacts.purpose.en: is empty: write the English text" in found
     assert len(found) == 2, found
 
 
@@ -119,25 +119,31 @@ def test_a_database_draft_parses_back_to_what_was_suggested() -> None:
     assert "the database type BLOB has no catalogue type" in letters["columns"]["scan"]["evidence"]
     for entry in (document, customers, letters, *customers["columns"].values(), *letters["columns"].values()):
         assert entry["review"] == "suggested"
-    for field in ("purpose", "legal_basis", "recipients", "sources", "retention", "erasure"):
+    for field in ("legal_basis", "recipients", "sources", "retention", "erasure"):
         assert field in customers and not customers[field]
+    for text in (customers["description"], customers["purpose"], document["title"], document["description"]):
+        assert text == {"nb": "", "en": ""}  # both languages asked for, both empty
 
 
 def _reviewed(document: dict[str, Any], tables: dict[str, str] | None = None) -> dict[str, Any]:
     """What a person does to a draft: fill in, confirm, delete every `review`."""
     document.pop("review", None)
-    document["title"], document["description"] = "Marketing", "Newsletters."
+    document["title"] = {"nb": "Markedsføring", "en": "Marketing"}
+    document["description"] = {"nb": "Nyhetsbrev.", "en": "Newsletters."}
     for name, table in document["tables"].items():
         table.pop("review", None)
         personal = any(
             c.startswith("user.") for column in table["columns"].values() for c in column["categories"]
         )
-        table["description"] = f"The {name}."
+        table["description"] = {"nb": f"Tabellen {name}.", "en": f"The {name}."}
         if personal:
             table |= {
-                "purpose": "Sending what the person asked for.",
+                "purpose": {"nb": "Å sende det personen ba om.", "en": "Sending what the person asked for."},
                 "legal_basis": ["6(1)(a)"],
-                "retention": {"kind": "purpose", "description": "While subscribed."},
+                "retention": {
+                    "kind": "purpose",
+                    "description": {"nb": "Så lenge abonnementet varer.", "en": "While subscribed."},
+                },
                 "erasure": {"strategy": "delete_row"},
             }
         else:
@@ -175,7 +181,9 @@ def test_an_http_system_without_a_document_gets_a_template_refused_until_filled_
     refused = [p for p in _problems(root) if "crm_saas.yaml" in p]
     assert any(":review: not reviewed yet" in p for p in refused)
     assert any(":tables.contacts.columns.email.review:" in p for p in refused)
-    assert any(":title: is empty" in p for p in refused)
+    assert any(":title.nb: is empty: write the bokmål text" in p for p in refused)
+    assert any(":title.en: is empty: write the English text" in p for p in refused)
+    assert any(":tables.contacts.purpose.nb: is empty" in p for p in refused)
     assert all(": not reviewed yet" in p or ": is empty" in p or "must" in p for p in refused), refused
 
 

@@ -287,7 +287,9 @@ def test_the_draft_is_refused_until_reviewed_and_then_loads(demo: DemoSystems, t
             for line in refused
         )
     for empty in ("title", "description", "tables.call_logs.description", "tables.call_logs.purpose"):
-        assert any(line.startswith(f"{prefix}{empty}: is empty") for line in refused), empty
+        for code, language in (("nb", "bokmål"), ("en", "English")):  # each language named
+            expected = f"{prefix}{empty}.{code}: is empty: write the {language} text"
+            assert expected in refused, expected
     for missing in ("retention", "erasure", "legal_basis"):
         assert any(line.startswith(f"{prefix}tables.call_logs.{missing}:") for line in refused), missing
     # The services load the catalogue the same way: a draft is never used by accident.
@@ -310,14 +312,27 @@ def test_the_draft_is_refused_until_reviewed_and_then_loads(demo: DemoSystems, t
 def _review(document: dict[str, Any]) -> None:
     """What a reviewer does to the telephony draft (the hand-written file's answers)."""
     document.pop("review")
-    document["title"], document["description"] = "Phone call logs", "Calls to and from customer service."
+    document["title"] = {"nb": "Samtalelogg for telefon", "en": "Phone call logs"}
+    document["description"] = {
+        "nb": "Samtaler til og fra kundeservice.",
+        "en": "Calls to and from customer service.",
+    }
     for table in document["tables"].values():
         table.pop("review")
         table |= {
-            "description": "One phone call.",
-            "purpose": "Documenting what was agreed on the phone.",
+            "description": {"nb": "Én telefonsamtale.", "en": "One phone call."},
+            "purpose": {
+                "nb": "Å dokumentere hva som ble avtalt på telefon.",
+                "en": "Documenting what was agreed on the phone.",
+            },
             "legal_basis": ["6(1)(f)"],
-            "retention": {"kind": "purpose", "description": "Kept until followed up."},
+            "retention": {
+                "kind": "purpose",
+                "description": {
+                    "nb": "Lagres til henvendelsen er fulgt opp.",
+                    "en": "Kept until followed up.",
+                },
+            },
             "erasure": {"strategy": "delete_row"},
         }
         for name, column in table["columns"].items():

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pypdf
+import pytest
 
 from services.catalogue.loader import load_catalogue
 from services.erasure.certificate import certificate, check_rescan
 from services.erasure.plan import ErasurePlan, build_plan
 from services.erasure.render import certificate_html, certificate_pdf
 from services.erasure.retention import Action, RecordFacts
+from tests.support.catalogue_texts import leaked
 
 CATALOGUE = load_catalogue("catalogue")
 TODAY = date(2026, 11, 24)
@@ -74,23 +78,57 @@ def test_the_rescan_allows_only_what_the_plan_kept() -> None:
     assert not check_rescan(plan, anonymised_found_directly).clean
 
 
-def test_the_certificate_says_what_went_and_what_stays_until_when_in_both_languages() -> None:
-    plan = _plan(CLOSED)
-    content = certificate(
+def _certificate(plan: ErasurePlan, language: str) -> dict[str, Any]:
+    return certificate(
         CATALOGUE,
         plan,
         reference="DSR-2026-000001",
         request_type="erasure",
         executed_at=datetime(2026, 11, 24, 12, tzinfo=UTC),
         rescan=check_rescan(plan, []),
-        recipients=["The company's auditor"],
+        recipients=[CATALOGUE.parties.recipients["auditor"].name],
+        language=language,
     )
+
+
+def test_the_certificate_says_what_went_and_what_stays_until_when_in_both_languages() -> None:
+    plan = _plan(CLOSED)
+    content = _certificate(plan, "nb")
     assert content["summary"] == {"erased": 2, "anonymised": 2, "kept": 1, "referred": 0}
     [books] = content["kept"]
     assert books["until"] == "2030-05-14" and books["reason"]["legal_basis"] == ["GDPR Art. 17(3)(b)"]
     html_nb = certificate_html(content, "nb")
-    assert "Sletteattest" in html_nb and "Bokføringsloven" in html_nb and "2030-05-14" in html_nb
-    assert "The accounting act" in certificate_html(content, "en")
+    assert "Sletteattest" in html_nb and "Regnskapsloven" in html_nb and "2030-05-14" in html_nb
+    assert "The accounting act" in certificate_html(_certificate(plan, "en"), "en")
     pdf = pypdf.PdfReader(io.BytesIO(certificate_pdf(content, "nb")))
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "Sletteattest DSR-2026-000001" in text and "2030-05-14" in text and "24. november 2026" in text
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_certificate_names_systems_tables_and_recipients_in_the_requests_language(language: str) -> None:
+    """A bokmål certificate says the catalogue's titles, descriptions, reasons and recipients in
+    bokmål and none in English (and the English one the other way round): JSON, HTML and PDF."""
+    content = _certificate(_plan(CLOSED), language)
+    assert content["language"] == language
+    document = json.dumps(content, ensure_ascii=False)
+    html = certificate_html(content, language).replace("&#39;", "'")  # type: ignore[arg-type]
+    pdf = " ".join(
+        " ".join(
+            page.extract_text()
+            for page in pypdf.PdfReader(io.BytesIO(certificate_pdf(content, language))).pages  # type: ignore[arg-type]
+        ).split()
+    )
+    ledger = CATALOGUE.systems["accounting"]
+    erasure = ledger.tables["ledger_entries"].erasure
+    assert erasure is not None and erasure.reason is not None
+    for said in (
+        ledger.title.in_(language),
+        ledger.tables["ledger_entries"].description.in_(language),
+        CATALOGUE.systems["debt_collection"].tables["case_notes"].description.in_(language)[:40],
+        erasure.reason.in_(language),
+        CATALOGUE.parties.recipients["auditor"].name.in_(language),
+    ):
+        assert said in html and said in pdf, said
+        assert said in document or said[:40] in document, said
+    assert leaked(CATALOGUE, language, html, pdf) == []

@@ -21,11 +21,25 @@ from services.erasure.scopes import CONSENT_HELD, Scope, concerns, decide_in_sco
 
 TODAY = date(2026, 11, 24)
 
+_NB = {
+    "Sign-ups.": "Påmeldinger.",
+    "Running the event.": "Å gjennomføre arrangementet.",
+    "Inviting you again.": "Å invitere deg igjen.",
+    "A claim.": "Et krav.",
+    "Other.": "Annet.",
+    "Consent.": "Samtykke.",
+}
+
+
+def _t(en: str) -> dict[str, str]:
+    """A catalogue text in both languages (the one-letter names stand for themselves in both)."""
+    return {"nb": _NB.get(en, en), "en": en}
+
 
 def _table(**overrides: Any) -> dict[str, Any]:
     table: dict[str, Any] = {
-        "description": "Sign-ups.",
-        "purpose": "Running the event.",
+        "description": _t("Sign-ups."),
+        "purpose": _t("Running the event."),
         "legal_basis": ["6(1)(a)", "6(1)(f)"],
         "primary_key": ["id"],
         "restriction": {"column": "restricted"},
@@ -37,8 +51,8 @@ def _table(**overrides: Any) -> dict[str, Any]:
             "restricted": {"type": "boolean", "categories": ["system.processing"]},
         },
         "purposes": [
-            {"purpose": "Running the event.", "legal_basis": "6(1)(f)"},
-            {"purpose": "Inviting you again.", "legal_basis": "6(1)(a)", "columns": ["phone"]},
+            {"purpose": _t("Running the event."), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("Inviting you again."), "legal_basis": "6(1)(a)", "columns": ["phone"]},
         ],
     }
     table.update(overrides)
@@ -56,52 +70,55 @@ def test_the_shape_validates_and_every_mistake_is_named() -> None:
     assert "list the `purposes`" in _error(purposes=[])
     assert "6(1)(b) is not among the table's legal_basis" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["phone"]},
-            {"purpose": "c", "legal_basis": "6(1)(b)"},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["phone"]},
+            {"purpose": _t("c"), "legal_basis": "6(1)(b)"},
         ]
     )
     assert "says how it stops" in _error(
-        purposes=[{"purpose": "a", "legal_basis": "6(1)(f)"}, {"purpose": "b", "legal_basis": "6(1)(a)"}]
+        purposes=[
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)"},
+        ]
     )
     assert "purposes.1.columns.0: no column 'fax'" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["fax"]},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["fax"]},
         ]
     )
     assert "a primary key column cannot be emptied" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["id"]},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["id"]},
         ]
     )
     assert "must be a boolean column" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "restriction": {"column": "email"}},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "restriction": {"column": "email"}},
         ]
     )
     assert "is the table's restriction" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "restriction": {"column": "restricted"}},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "restriction": {"column": "restricted"}},
         ]
     )
     assert "only a purpose resting on consent" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)", "columns": ["email"]},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["phone"]},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)", "columns": ["email"]},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["phone"]},
         ]
     )
     assert "no purpose rests on 6(1)(f)" in _error(
-        purposes=[{"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["phone"]}]
+        purposes=[{"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["phone"]}]
     )
     assert "held for purposes.1 already" in _error(
         purposes=[
-            {"purpose": "a", "legal_basis": "6(1)(f)"},
-            {"purpose": "b", "legal_basis": "6(1)(a)", "columns": ["phone"]},
-            {"purpose": "c", "legal_basis": "6(1)(a)", "columns": ["phone"]},
+            {"purpose": _t("a"), "legal_basis": "6(1)(f)"},
+            {"purpose": _t("b"), "legal_basis": "6(1)(a)", "columns": ["phone"]},
+            {"purpose": _t("c"), "legal_basis": "6(1)(a)", "columns": ["phone"]},
         ]
     )
     # consent alone needs no purposes; another basis alone neither
@@ -164,9 +181,9 @@ def test_the_plan_keeps_the_stop_through_json(catalogue: Catalogue) -> None:
 
 def _held_table(mark: bool) -> Table:
     purposes: list[dict[str, Any]] = [
-        {"purpose": "Running the event.", "legal_basis": "6(1)(f)"},
+        {"purpose": _t("Running the event."), "legal_basis": "6(1)(f)"},
         {
-            "purpose": "Inviting you again.",
+            "purpose": _t("Inviting you again."),
             "legal_basis": "6(1)(a)",
             "columns": ["phone"],
             **({"restriction": {"column": "invitations_stopped"}} if mark else {}),
@@ -178,7 +195,7 @@ def _held_table(mark: bool) -> Table:
             erasure={
                 "strategy": "delete_row",
                 "holds": [
-                    {"column": "email", "present": True, "exemptions": ["17(3)(e)"], "reason": "A claim."}
+                    {"column": "email", "present": True, "exemptions": ["17(3)(e)"], "reason": _t("A claim.")}
                 ],
             },
         )
@@ -235,9 +252,9 @@ def mixed_tables(draw: st.DrawFn) -> Table:
             legal_basis=["6(1)(a)", other_basis],
             columns=columns,
             purposes=[
-                {"purpose": "Other.", "legal_basis": other_basis},
+                {"purpose": _t("Other."), "legal_basis": other_basis},
                 {
-                    "purpose": "Consent.",
+                    "purpose": _t("Consent."),
                     "legal_basis": "6(1)(a)",
                     "columns": consent_columns,
                     **({"restriction": {"column": "mark"}} if mark else {}),
@@ -292,14 +309,19 @@ def test_the_check_after_the_plan_is_unclean_while_a_stop_does_not_hold(catalogu
 
 def test_the_outcome_says_what_stopped_and_what_goes_on_in_both_languages(catalogue: Catalogue) -> None:
     plan, _record = _plan_with_stop(catalogue)
-    [line] = purposes_outcome(catalogue, plan)
+    [line] = purposes_outcome(catalogue, plan, "nb")
     assert line["records"] == 1 and line["columns_emptied"] == ["phone", "organisation"]
     assert line["stopped"][0]["basis"] == {"en": "consent", "nb": "samtykke"}
     assert line["continuing"][0]["basis"]["nb"] == "vår berettigede interesse"
-    [en] = purpose_lines([line], "en")
+    [english] = purposes_outcome(catalogue, plan, "en")
+    [en] = purpose_lines([english], "en")
     [nb] = purpose_lines([line], "nb")
     assert "Stopped: Calling you about later events" in en and "(basis: our legitimate interest)" in en
     assert "Stanset:" in nb and "Fortsetter:" in nb and "(grunnlag: samtykke)" in nb
+    # the catalogue's words in the request's language: the system, the table, each purpose
+    assert nb.startswith("Markedsføring, Påmeldinger til arrangementer og seminarer (også webinarer) (1)")
+    assert "Å ringe deg om senere arrangementer" in nb and "Calling" not in nb and "Running" not in nb
+    assert en.startswith("Marketing, Sign-ups for events and webinars (1)") and "Å " not in en
     content: dict[str, Any] = {
         "reference": "DSR-1",
         "executed_at": "2026-11-24T10:00:00+00:00",

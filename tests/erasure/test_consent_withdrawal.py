@@ -36,11 +36,18 @@ from services.notifier.handlers import on_fulfilled
 from services.notifier.notices import TYPE_LABELS, Template, render
 from tests.erasure.conftest import Harness, close, harness_for
 from tests.support import behind
+from tests.support.catalogue_texts import leaked
 
 EVA = "eva.sorbotten@eksempel.no"
 EVA_ROW = 990000101
-RUNNING = "Running the event you signed up for, and following up on it afterwards."
-CALLING = "Calling you about later events and webinars, suited to your organisation."
+RUNNING = {
+    "nb": "Å gjennomføre arrangementet du meldte deg på, og følge opp etterpå.",
+    "en": "Running the event you signed up for, and following up on it afterwards.",
+}
+CALLING = {
+    "nb": "Å ringe deg om senere arrangementer og webinarer som passer for virksomheten din.",
+    "en": "Calling you about later events and webinars, suited to your organisation.",
+}
 
 
 async def notice_texts(h: Harness, request_id: uuid.UUID) -> dict[str, str]:
@@ -194,10 +201,12 @@ async def test_withdrawal_erases_consent_only_data_and_stops_consent_purposes_el
     assert key[:2] == ("marketing", "event_signups") and purposes["continuing"][0]["legal_basis"] == "6(1)(f)"
     assert purposes["request_reference"] == withdrawn.reference
 
-    # the subject is told, in bokmål and English
+    # the subject is told in the request's language (bokmål here): the catalogue's purposes too,
+    # none of them in English; the English template says its own words the same way
     notice = await notice_texts(h, request_id)
     assert "Det som bygde på samtykket, er stanset" in notice["nb"] and "fortsetter: " in notice["nb"]
-    assert "Calling you about later events and webinars" in notice["en"]
+    assert CALLING["nb"].rstrip(".") in notice["nb"] and RUNNING["nb"].rstrip(".") in notice["nb"]
+    assert leaked(h.catalogue, "nb", notice["nb"], dumped) == []
     assert "on the basis of our legitimate interest" in notice["en"] and "(consent)" in notice["en"]
     assert "grunnlag: vår berettigede interesse" in notice["nb"]
 
@@ -235,13 +244,13 @@ async def test_a_later_extract_says_which_purposes_stopped_and_which_go_on_on_wh
         assert signup["legal_basis"] == ["GDPR Art. 6(1)(f)"]  # consent is no basis for it any more
         going_on, halted = signup["purposes"]
         assert going_on == {
-            "purpose": RUNNING,
+            "purpose": RUNNING[language],
             "legal_basis": "GDPR Art. 6(1)(f)",
             "basis": going,
             "stopped": None,
         }
         assert (halted["purpose"], halted["legal_basis"], halted["basis"]) == (
-            CALLING,
+            CALLING[language],
             "GDPR Art. 6(1)(a)",
             consent,
         )
@@ -260,7 +269,8 @@ async def test_a_later_extract_says_which_purposes_stopped_and_which_go_on_on_wh
         assert html.count(f"<td>{escape(words.labels['continues'])}</td>") == 1
         assert str(escape(f"GDPR Art. 6(1)(f): {going}")) in html
         assert str(escape(f"GDPR Art. 6(1)(a): {consent}")) in html
-        assert str(escape(RUNNING)) in html and str(escape(CALLING)) in html
+        assert str(escape(RUNNING[language])) in html and str(escape(CALLING[language])) in html
+        assert leaked(withdrawn.h.catalogue, language, json.dumps(extract, ensure_ascii=False), html) == []
 
     # on a confirmed email alone (a mailbox can be shared), whose withdrawal it was is left out
     mailbox, html = await _extract(withdrawn, "en", EMAIL_DIRECT)
@@ -278,9 +288,15 @@ def _with_follow_up_mark(catalogue: Catalogue) -> Catalogue:
     raw["legal_basis"] = ["6(1)(a)", "6(1)(f)"]
     raw["columns"]["follow_up_stopped"] = {"type": "boolean", "categories": ["system.processing"]}
     raw["purposes"] = [
-        {"purpose": "Answering your enquiry.", "legal_basis": "6(1)(f)"},
         {
-            "purpose": "Sending you news about what you asked about.",
+            "purpose": {"nb": "Å svare på henvendelsen din.", "en": "Answering your enquiry."},
+            "legal_basis": "6(1)(f)",
+        },
+        {
+            "purpose": {
+                "nb": "Å sende deg nyheter om det du spurte om.",
+                "en": "Sending you news about what you asked about.",
+            },
             "legal_basis": "6(1)(a)",
             "restriction": {"column": "follow_up_stopped"},
         },

@@ -16,8 +16,10 @@ from pypdf import PdfReader
 from schemas.generate import extract_schema
 from schemas.requests import RequestType
 from services.artifacts.sealing import open_sealed
+from services.erasure.render import certificate_html
 from services.fulfilment.texts import texts
 from tests.erasure.conftest import KEYS, Harness
+from tests.support.catalogue_texts import leaked
 
 
 async def _artifacts(h: Harness, request_id: uuid.UUID) -> dict[str, bytes]:
@@ -61,11 +63,11 @@ async def test_a_later_access_extract_lists_the_recipients_told_of_the_subjects_
     ours = [n for n in extract["recipients_notified"] if n["request_reference"] == reference]
     parties = h.catalogue.parties.recipients
     assert sorted((n["recipient"], n["change"], n["record_count"]) for n in ours) == sorted(
-        (parties[t["recipient"]].name, t["change"], t["record_count"]) for t in told
-    )
+        (parties[t["recipient"]].name.nb, t["change"], t["record_count"]) for t in told
+    )  # a bokmål extract names them in bokmål
     for notice, row in zip(
         sorted(ours, key=lambda n: n["recipient"]),
-        sorted(told, key=lambda t: parties[t["recipient"]].name),
+        sorted(told, key=lambda t: parties[t["recipient"]].name.nb),
         strict=True,
     ):
         assert [f"{t['system']}.{t['table']}" for t in notice["tables"]] == row["tables"]
@@ -73,6 +75,9 @@ async def test_a_later_access_extract_lists_the_recipients_told_of_the_subjects_
         assert notice["notified_at"]
     html = artifacts["extract_html"].decode()
     assert texts("nb").labels["notified"] in html and reference in html
+    for t in told:  # the recipients, the systems and the records in bokmål, none in English
+        assert parties[t["recipient"]].name.nb in html and parties[t["recipient"]].name.en not in html
+    assert leaked(h.catalogue, "nb", artifacts["extract_json"].decode(), html.replace("&#39;", "'")) == []
     assert all(escape(n["recipient"]) in html for n in ours)
     pdf = " ".join(
         " ".join(
@@ -82,8 +87,24 @@ async def test_a_later_access_extract_lists_the_recipients_told_of_the_subjects_
     assert texts("nb").labels["notified"] in pdf and reference in pdf and "begrensning" in pdf
 
     erasure = await h.located("open_case_debtor", RequestType.erasure)
+    await h.pool.execute("update requests set language = 'en' where id = $1", erasure)
     await h.fulfil(erasure)
     assert await h.status(erasure) == "completed"
+    # asked in English: the certificate names systems, registers and recipients in English only
+    [certificate] = await h.certificates(erasure)
+    assert certificate["language"] == "en" and certificate["recipients_notified"]
+    assert set(certificate["recipients_notified"]) <= {r.name.en for r in parties.values()}
+    assert {e["system_title"] for group in ("erased", "anonymised", "kept") for e in certificate[group]} <= {
+        s.title.en for s in h.catalogue.systems.values()
+    }
+    said = {k: v for k, v in certificate.items() if k not in ("erased", "anonymised", "kept", "rescan")}
+    said["records"] = [  # each record's reason is kept in both languages, as in the plan
+        {k: v for k, v in e.items() if k != "reason"}
+        for group in ("erased", "anonymised", "kept")
+        for e in certificate[group]
+    ]
+    html = certificate_html(certificate, "en").replace("&#39;", "'")
+    assert leaked(h.catalogue, "en", json.dumps(said, ensure_ascii=False), html) == []
     erased = await h.pool.fetch("select change from recipient_notices where request_id = $1", erasure)
     assert {e["change"] for e in erased} >= {"erased"}
     erasure_reference = await h.pool.fetchval("select reference from requests where id = $1", erasure)

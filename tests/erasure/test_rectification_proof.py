@@ -20,6 +20,7 @@ from services.demo.loader import DemoSystems
 from tests.erasure.conftest import Harness, close, harness_for
 from tests.erasure.test_consent_withdrawal import notice_texts
 from tests.support import behind
+from tests.support.catalogue_texts import leaked
 
 NEW_ADDRESS = "Nygata 5, 0159 Oslo"
 
@@ -126,18 +127,24 @@ async def test_rectification_is_read_back_and_proven_across_engines(proof: Harne
     )
     assert "read back" in history
 
+    # The proof keeps the catalogue's words in both languages; the notice says them in the request's
+    # (bokmål here), the systems and registers as the catalogue names them, the reasons too.
+    assert kept[("telephony", "call_logs", "phone")]["system_title"] == {
+        "nb": "Samtalelogg for telefon",
+        "en": "Phone call logs",
+    }
     texts = await notice_texts(h, request_id)
     assert (
-        "Phone call logs (One phone call, with the agent's summary) still holds the old value" in texts["en"]
+        "Samtalelogg for telefon (Én telefonsamtale, med saksbehandlerens sammendrag) har fortsatt den "
+        "gamle verdien" in texts["nb"]
     )
-    assert "record of the call" in texts["en"] and f"{found} records" in texts["en"]
-    assert (
-        "Debt collection (Letters sent about a case" in texts["en"]
-        and "what was sent, and where" in texts["en"]
-    )
-    assert "We corrected 3 values in 2 records." in texts["en"]
+    assert "Inkasso (Brev sendt i en sak" in texts["nb"] and "hva som ble sendt, og hvor" in texts["nb"]
     assert "Vi rettet 3 opplysninger i 2 poster." in texts["nb"]
-    assert "Samtaleloggen viser nummeret" in texts["nb"] and "har fortsatt den gamle verdien" in texts["nb"]
+    assert "Samtaleloggen viser nummeret" in texts["nb"]
+    assert leaked(h.catalogue, "nb", texts["nb"]) == []
+    # the English template's own words, and the reasons it takes in English
+    assert "record of the call" in texts["en"] and f"{found} records" in texts["en"]
+    assert "what was sent, and where" in texts["en"] and "We corrected 3 values in 2 records." in texts["en"]
 
 
 @pytest.fixture

@@ -191,6 +191,7 @@ def test_the_certificate_says_why_a_row_was_found_again() -> None:
         executed_at=datetime(2026, 11, 24, 12, tzinfo=UTC),
         rescan=rescan,
         recipients=[],
+        language="en",
     )
     [expected] = content["rescan"]["expected"]
     assert expected["reason"]["code"] == "found_through_kept_identifier"

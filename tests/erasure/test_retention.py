@@ -125,7 +125,7 @@ def invented_tables(draw: st.DrawFn) -> tuple[Table, dict[str, Any]]:
                     "column": st.sampled_from(["status", "flag", "ref"]),
                     "equals": st.sampled_from(["open", True]),
                     "exemptions": st.sampled_from([[], ["17(3)(b)"], ["17(3)(e)"]]),
-                    "reason": st.just("Held for a reason."),
+                    "reason": st.just({"nb": "Holdes tilbake av en grunn.", "en": "Held for a reason."}),
                 }
             ),
             max_size=3,
@@ -135,11 +135,11 @@ def invented_tables(draw: st.DrawFn) -> tuple[Table, dict[str, Any]]:
     if strategy in ("null_columns", "anonymise"):
         erasure["columns"] = ["name"]
     if strategy == "keep":
-        erasure["reason"] = "A law says so."
+        erasure["reason"] = {"nb": "En lov krever det.", "en": "A law says so."}
         erasure["exemptions"] = draw(st.sampled_from([[], ["17(3)(b)"]]))
     table = Table.model_validate(
         {
-            "description": "Invented.",
+            "description": {"nb": "Oppdiktet.", "en": "Invented."},
             "primary_key": ["id"],
             "columns": {
                 "id": {"type": "bigint", "categories": ["system.key"]},
@@ -153,7 +153,7 @@ def invented_tables(draw: st.DrawFn) -> tuple[Table, dict[str, Any]]:
                 "kind": "after_date",
                 "period": draw(st.sampled_from(["P1Y", "P5Y", "P10Y"])),
                 "anchor": "booked_on",
-                "description": "Kept a while.",
+                "description": {"nb": "Lagres en stund.", "en": "Kept a while."},
             },
             "erasure": erasure,
             "restriction": {"column": "status"} if draw(st.booleans()) else None,
@@ -203,7 +203,8 @@ def test_the_catalogue_rules_read_as_the_policy_says() -> None:
     assert (
         kept.action is Action.retain
         and kept.until == date(2030, 5, 14)
-        and "Bokføringsloven" in kept.reason.nb
+        and "Regnskapsloven" in kept.reason.nb
+        and "accounting act" in kept.reason.en
     )
     expired = decide(CATALOGUE, ledger, date(2030, 5, 15))
     assert expired.action is Action.anonymise and "counterparty_name" in expired.columns

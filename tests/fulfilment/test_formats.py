@@ -21,6 +21,7 @@ from services.fulfilment.formats import to_html, to_json, to_pdf, to_portability
 from services.fulfilment.keeping import Anchor
 from services.fulfilment.texts import TEXTS, texts
 from tests.fulfilment.conftest import COMPANY, RECEIVED, case_row, ledger_row, note_row
+from tests.support.catalogue_texts import leaked
 
 
 def _credit_report() -> HeldRecord:
@@ -171,3 +172,47 @@ def test_both_languages_say_everything() -> None:
     nb, en = texts("nb"), texts("en")
     assert nb.labels.keys() == en.labels.keys() and nb.rights.keys() == en.rights.keys()
     assert texts("se") is nb  # an unknown language falls back to Norwegian
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_catalogues_texts_are_in_the_requests_language_and_only_in_it(
+    catalogue: Catalogue, language: str
+) -> None:
+    """A bokmål extract says the purposes, descriptions, retention rules, categories, recipients,
+    sources and automated-decision logic in bokmål and no catalogue text in English (and the
+    English one the other way round), in the JSON, the HTML and the PDF alike."""
+    extract = _extract(catalogue, language, special=SpecialRelease.release)
+    document = to_json(extract).decode()
+    html = to_html(extract).replace("&#39;", "'")
+    pdf = " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(to_pdf(extract))).pages).split()
+    )
+    cases = catalogue.systems["debt_collection"].tables["cases"]
+    credit = catalogue.systems["credit_bureau"].tables["credit_reports"]
+    assert cases.purpose is not None and cases.retention is not None and credit.automated_decision
+    flat = catalogue.taxonomy.flatten()
+    said = [
+        catalogue.systems["debt_collection"].title.in_(language),
+        cases.description.in_(language),
+        cases.purpose.in_(language),
+        cases.retention.description.in_(language),
+        flat["user.contact.email"].description.in_(language).rstrip("."),
+        flat["user.identity.national_id"].description.in_(language).rstrip("."),
+        catalogue.parties.recipients["creditor"].name.in_(language),
+        catalogue.parties.sources["population_register"].name.in_(language),
+        credit.automated_decision.significance.in_(language),
+        catalogue.systems["invoicing"].title.in_(language),  # the referral to the controllers
+    ]
+    for text in said:
+        assert text in document, text
+        assert text in html, text
+        assert text in pdf, text
+    records = {r.table: r for r in extract.records}
+    assert records["cases"].purpose == cases.purpose.in_(language)
+    assert records["cases"].category_names[: len(records["cases"].categories)] == [
+        flat[c].description.in_(language).rstrip(".") for c in records["cases"].categories
+    ]
+    assert leaked(catalogue, language, document, html, pdf) == []
+    if language == "nb":
+        assert "Den personlige koblingen til saken anonymiseres senest 3 år" in html
+        assert "Oppdragsgiveren (kreditor) som kravet innfordres for" in pdf

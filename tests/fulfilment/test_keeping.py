@@ -11,6 +11,7 @@ from services.catalogue.model import Retention, RetentionKind, period_parts
 from services.fulfilment.keeping import Anchor, add_period, retention_date, retention_view
 from services.fulfilment.texts import texts
 
+RULE = {"nb": "regel", "en": "rule"}
 days = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31))
 periods = st.builds(
     lambda y, m, d: (
@@ -23,7 +24,7 @@ periods = st.builds(
 
 
 def _after(period: str, anchor: str = "closed_on") -> Retention:
-    return Retention(kind=RetentionKind.after_date, period=period, anchor=anchor, description="rule")
+    return Retention(kind=RetentionKind.after_date, period=period, anchor=anchor, description=RULE)
 
 
 @given(days, periods)
@@ -59,26 +60,28 @@ def test_rules_without_a_period_have_no_date_but_say_what_they_wait_for(day: dt.
         (RetentionKind.purpose, texts("en").until_purpose),
         (RetentionKind.controller, texts("en").until_controller),
     ):
-        rule = Retention(kind=kind, description="rule")
-        view = retention_view(rule, Anchor(rule, day), texts("en"))
+        rule = Retention(kind=kind, description=RULE)
+        view = retention_view(rule, Anchor(rule, day), texts("en"), "en")
         assert view.date is None and view.until == wait
 
 
 def test_an_open_case_says_so_and_an_unsubscribe_deletes_at_once() -> None:
     case = _after("P3Y")
-    assert retention_view(case, Anchor(case, None), texts("nb")).until == texts("nb").until_case_closed
+    assert retention_view(case, Anchor(case, None), texts("nb"), "nb").until == texts("nb").until_case_closed
     assert (
-        retention_view(case, Anchor(case, None), texts("en")).until
+        retention_view(case, Anchor(case, None), texts("en"), "en").until
         == "while the case is open; the date is set when the case is closed"
     )
     crm = _after("P3Y", "relationship_ended_on")
-    assert retention_view(crm, Anchor(crm, None), texts("en")).until == texts("en").until_relationship_ends
-    newsletter = Retention(kind=RetentionKind.on_event, anchor="unsubscribed_at", description="rule")
     assert (
-        retention_view(newsletter, Anchor(newsletter, None), texts("en")).until
+        retention_view(crm, Anchor(crm, None), texts("en"), "en").until == texts("en").until_relationship_ends
+    )
+    newsletter = Retention(kind=RetentionKind.on_event, anchor="unsubscribed_at", description=RULE)
+    assert (
+        retention_view(newsletter, Anchor(newsletter, None), texts("en"), "en").until
         == texts("en").until_unsubscribed
     )
-    gone = retention_view(newsletter, Anchor(newsletter, dt.date(2026, 5, 1)), texts("en"))
+    gone = retention_view(newsletter, Anchor(newsletter, dt.date(2026, 5, 1)), texts("en"), "en")
     assert gone.date == dt.date(2026, 5, 1)
 
 
@@ -87,10 +90,10 @@ def test_a_followed_row_that_was_not_found_gives_no_date() -> None:
         kind=RetentionKind.follows,
         follows="debt_collection.cases",
         link="case_number",
-        description="with the case",
+        description={"nb": "med saken", "en": "with the case"},
     )
     case = _after("P3Y")
-    view = retention_view(follows, Anchor(case, None, found=False), texts("en"))
+    view = retention_view(follows, Anchor(case, None, found=False), texts("en"), "en")
     assert view.rule == "with the case" and view.date is None and view.until == texts("en").until_unknown
-    closed = retention_view(follows, Anchor(case, dt.date(2025, 6, 30)), texts("en"))
+    closed = retention_view(follows, Anchor(case, dt.date(2025, 6, 30)), texts("en"), "en")
     assert closed.date == dt.date(2028, 6, 30)

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from schemas.extract import Extract, ExtractRecord
 from schemas.generate import extract_schema
 from services.catalogue.model import CONSENT, Catalogue, Table
+from services.catalogue.text import Text, stored_text
 from services.erasure.purposes import basis_words
 from services.fulfilment.extract import (
     EarlierStop,
@@ -32,10 +33,22 @@ from services.fulfilment.formats import to_html, to_json, to_pdf
 from tests.fulfilment.conftest import COMPANY, RECEIVED
 
 STOPPED_AT = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
-RUNNING = "Running the event you signed up for, and following up on it afterwards."
-CALLING = "Calling you about later events and webinars, suited to your organisation."
-FOLLOW_UP = "Following up by email on the material you downloaded."
-KNOWING = "Knowing which material is downloaded, and when, to improve it."
+RUNNING = Text(
+    nb="Å gjennomføre arrangementet du meldte deg på, og følge opp etterpå.",
+    en="Running the event you signed up for, and following up on it afterwards.",
+)
+CALLING = Text(
+    nb="Å ringe deg om senere arrangementer og webinarer som passer for virksomheten din.",
+    en="Calling you about later events and webinars, suited to your organisation.",
+)
+FOLLOW_UP = Text(
+    nb="Å følge opp på e-post om dokumentet du lastet ned.",
+    en="Following up by email on the material you downloaded.",
+)
+KNOWING = Text(
+    nb="Å se hvilke dokumenter som lastes ned, og når, for å gjøre dem bedre.",
+    en="Knowing which material is downloaded, and when, to improve it.",
+)
 
 
 def _signup(key: int = 41, **changes: object) -> HeldRecord:
@@ -59,7 +72,7 @@ def _download() -> HeldRecord:
     return HeldRecord("marketing", "downloads", {"id": "7"}, ("user.marketing.download",), data)
 
 
-def _stop(*purposes: tuple[str, str], reference: str | None = "DSR-2026-000031") -> EarlierStop:
+def _stop(*purposes: tuple[Text, str], reference: str | None = "DSR-2026-000031") -> EarlierStop:
     return EarlierStop(purposes or ((CALLING, CONSENT),), STOPPED_AT, reference)
 
 
@@ -99,12 +112,12 @@ def test_a_stopped_consent_purpose_is_named_with_its_date_and_the_rest_go_on_wit
         stopped = by[("event_signups", "Webinar")]
         [running, calling] = stopped.purposes
         assert (running.purpose, running.legal_basis, running.basis) == (
-            RUNNING,
+            RUNNING.in_(language),
             "GDPR Art. 6(1)(f)",
             continuing_words,
         )
         assert running.stopped is None
-        assert calling.purpose == CALLING and calling.legal_basis == "GDPR Art. 6(1)(a)"
+        assert calling.purpose == CALLING.in_(language) and calling.legal_basis == "GDPR Art. 6(1)(a)"
         assert calling.basis == basis_words(CONSENT)[language]
         assert calling.stopped is not None and calling.stopped.on == STOPPED_AT
         assert calling.stopped.because == "consent_withdrawn"
@@ -123,8 +136,8 @@ def test_a_stopped_consent_purpose_is_named_with_its_date_and_the_rest_go_on_wit
 
         download = by[("downloads", "Guide")]
         assert [(p.purpose, p.stopped is not None) for p in download.purposes] == [
-            (KNOWING, False),
-            (FOLLOW_UP, True),
+            (KNOWING.in_(language), False),
+            (FOLLOW_UP.in_(language), True),
         ]
 
 
@@ -140,14 +153,18 @@ def test_a_purpose_stopped_under_words_the_catalogue_no_longer_has_is_still_said
     """The catalogue rewords its consent purpose after the withdrawal: what stopped then is listed
     in its words of then, and the consent purpose as worded today does not run for the row either."""
     table = catalogue.systems["marketing"].tables["event_signups"]
-    old = "Inviting you to later events."
-    said = record_purposes(table, _stop((old, CONSENT)), "en")
-    assert [(p.purpose, p.stopped is not None) for p in said] == [
-        (RUNNING, False),
-        (CALLING, True),
-        (old, True),
-    ]
-    assert current_bases(table, said) == ["GDPR Art. 6(1)(f)"]
+    old = Text(nb="Å invitere deg til senere arrangementer.", en="Inviting you to later events.")
+    for language in ("nb", "en"):
+        said = record_purposes(table, _stop((old, CONSENT), (CALLING, CONSENT)), language)
+        assert [(p.purpose, p.stopped is not None) for p in said] == [
+            (RUNNING.in_(language), False),
+            (CALLING.in_(language), True),
+            (old.in_(language), True),
+        ]
+        assert current_bases(table, said) == ["GDPR Art. 6(1)(f)"]
+    # A ledger row written before the catalogue was bilingual keeps its English words in both.
+    legacy = record_purposes(table, _stop((stored_text(old.en), CONSENT)), "nb")
+    assert [p.purpose for p in legacy if p.stopped] == [CALLING.nb, old.en]
 
 
 def test_an_extract_on_an_email_alone_leaves_the_withdrawals_reference_out(catalogue: Catalogue) -> None:
@@ -197,10 +214,14 @@ def test_the_html_and_the_pdf_list_each_purpose_with_its_basis_and_what_stopped(
         assert html.count(stopped) == 1  # the one row the withdrawal reached
         assert html.count('data-stopped="true"') == 1 and html.count('data-stopped="false"') == 3
         assert html.count(f"<td>{continues}</td>") == 3
-        assert "Running the event and following up on it." not in html  # per purpose, no flat line
+        flat = catalogue.systems["marketing"].tables["event_signups"].purpose
+        assert flat is not None and flat.in_(language) not in html  # per purpose, no flat line
+        assert RUNNING.in_(language) in html and CALLING.in_(language) in html
+        other = "nb" if language == "en" else "en"
+        assert RUNNING.in_(other) not in html and CALLING.in_(other) not in html
         pdf = _pdf_text(extract)
         assert going in pdf and consent in pdf and stopped in pdf
-        assert f"{continues}: {RUNNING[:40]}" in pdf
+        assert f"{continues}: {RUNNING.in_(language)[:40]}" in pdf
 
 
 BASES = ("6(1)(a)", "6(1)(b)", "6(1)(c)", "6(1)(f)")
@@ -215,7 +236,7 @@ def tables(draw: st.DrawFn) -> Table:
     on = list(dict.fromkeys(bases)) + on[len(bases) :]
     purposes: list[dict[str, Any]] = [
         {
-            "purpose": f"Purpose {i}.",
+            "purpose": {"nb": f"Formål {i}.", "en": f"Purpose {i}."},
             "legal_basis": basis,
             **({"restriction": {"column": "mark"}} if basis == CONSENT else {}),
         }
@@ -223,8 +244,8 @@ def tables(draw: st.DrawFn) -> Table:
     ]
     return Table.model_validate(
         {
-            "description": "A register.",
-            "purpose": "Several things.",
+            "description": {"nb": "Et register.", "en": "A register."},
+            "purpose": {"nb": "Flere ting.", "en": "Several things."},
             "legal_basis": bases,
             "primary_key": ["id"],
             "columns": {
@@ -240,9 +261,10 @@ def tables(draw: st.DrawFn) -> Table:
 def test_a_withdrawal_stops_exactly_the_consent_purposes_and_the_bases_follow(
     table: Table, withdrawn: bool, language: str
 ) -> None:
-    said = record_purposes(table, _stop(("Purpose 0.", CONSENT)) if withdrawn else None, language)
-    current = [p for p in said if p.purpose in {q.purpose for q in table.purposes}]
-    assert [p.purpose for p in current] == [p.purpose for p in table.purposes]  # the catalogue's order
+    first = Text(nb="Formål 0.", en="Purpose 0.")
+    said = record_purposes(table, _stop((first, CONSENT)) if withdrawn else None, language)
+    current = [p for p in said if p.purpose in {q.purpose.in_(language) for q in table.purposes}]
+    assert [p.purpose for p in current] == [p.purpose.in_(language) for p in table.purposes]  # its order
     for view, purpose in zip(current, table.purposes, strict=True):
         assert view.legal_basis == f"GDPR Art. {purpose.legal_basis}"
         assert view.basis == basis_words(purpose.legal_basis)[language]

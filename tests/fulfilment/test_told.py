@@ -82,12 +82,17 @@ def _notified(catalogue: Catalogue, language: str) -> list[Any]:
 def test_notices_are_the_subjects_oldest_first_named_as_the_catalogue_names_them(
     catalogue: Catalogue,
 ) -> None:
-    notified = _notified(catalogue, "en")
-    assert [(n.recipient, n.change, n.change_text) for n in notified] == [
-        (catalogue.parties.recipients["creditor"].name, "restricted", "restriction"),
-        (catalogue.parties.recipients["postal_distribution"].name, "erased", "erasure"),
-    ]
-    assert notified[0].tables[0].system_title == catalogue.systems["debt_collection"].title
+    recipients = catalogue.parties.recipients
+    for language in ("nb", "en"):
+        notified = _notified(catalogue, language)
+        changes = TEXTS[language].changes
+        assert [(n.recipient, n.change, n.change_text) for n in notified] == [
+            (recipients["creditor"].name.in_(language), "restricted", changes["restricted"]),
+            (recipients["postal_distribution"].name.in_(language), "erased", changes["erased"]),
+        ]
+        assert notified[0].tables[0].system_title == catalogue.systems["debt_collection"].title.in_(language)
+    assert notified[0].recipient == "The creditor (our client) whose claim is being collected"
+    assert _notified(catalogue, "nb")[0].tables[0].system_title == "Inkasso"
     assert (
         notified[0].tables[0].table == "case_parties" and notified[0].request_reference == "DSR-2026-000007"
     )
@@ -111,8 +116,11 @@ def test_the_extract_lists_them_in_json_html_and_pdf(catalogue: Catalogue, langu
         words.changes["restricted"],
         words.changes["erased"],
         "case_parties",
+        catalogue.parties.recipients["creditor"].name.in_(language),  # in the extract's language
     ):
-        assert expected in pdf and expected in html
+        assert expected in pdf and str(escape(expected)) in html
+    other = catalogue.parties.recipients["creditor"].name.in_("en" if language == "nb" else "nb")
+    assert other not in html and other not in pdf
     assert "DSR-2026-000007" in pdf
     assert _extract(catalogue, language, notified=[], portability=False).recipients_notified == []
     assert (

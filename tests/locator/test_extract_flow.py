@@ -121,9 +121,9 @@ async def test_a_person_with_no_data_gets_an_extract_that_says_so(
 def test_a_retention_date_is_computed_from_the_rows_own_date(catalogue: Catalogue) -> None:
     cases = catalogue.systems["debt_collection"].tables["cases"]
     assert cases.retention is not None
-    closed = retention_view(cases.retention, Anchor(cases.retention, date(2026, 3, 1)), texts("en"))
-    assert (closed.rule, closed.date) == (cases.retention.description, date(2029, 3, 1))
-    still_open = retention_view(cases.retention, Anchor(cases.retention, None), texts("en"))
+    closed = retention_view(cases.retention, Anchor(cases.retention, date(2026, 3, 1)), texts("en"), "en")
+    assert (closed.rule, closed.date) == (cases.retention.description.en, date(2029, 3, 1))
+    still_open = retention_view(cases.retention, Anchor(cases.retention, None), texts("en"), "en")
     assert still_open.date is None and still_open.until == texts("en").until_case_closed
     extract = assemble(
         catalogue,

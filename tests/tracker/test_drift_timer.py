@@ -41,13 +41,13 @@ def _catalogue(database: str, *, title: str = "CRM") -> Catalogue:
             "parties": yaml.safe_load((DEFAULT_CATALOGUE / "parties.yaml").read_text()),
             "systems": {
                 "crm": {
-                    "title": title,
-                    "description": "Contacts.",
+                    "title": {"nb": f"Kunderegister ({title})", "en": title},
+                    "description": {"nb": "Kontakter.", "en": "Contacts."},
                     "connection": {"database": database},
                     "role": {"kind": "controller"},
                     "tables": {
                         "contacts": {
-                            "description": "Contact persons.",
+                            "description": {"nb": "Kontaktpersoner.", "en": "Contact persons."},
                             "primary_key": ["id"],
                             "columns": {
                                 "id": {"type": "bigint", "categories": ["system.key"]},
@@ -61,13 +61,13 @@ def _catalogue(database: str, *, title: str = "CRM") -> Catalogue:
                     },
                 },
                 "newsletter": {
-                    "title": "Archive",
-                    "description": "Paper archive.",
+                    "title": {"nb": "Arkiv", "en": "Archive"},
+                    "description": {"nb": "Papirarkiv.", "en": "Paper archive."},
                     "connection": {"engine": "manual"},
                     "role": {"kind": "controller"},
                     "tables": {
                         "boxes": {
-                            "description": "Boxes.",
+                            "description": {"nb": "Esker.", "en": "Boxes."},
                             "primary_key": ["id"],
                             "columns": {"id": {"type": "bigint", "categories": ["system.key"]}},
                         }

@@ -3,7 +3,7 @@
 The draft is a catalogue file in every respect but one: it is not yet true. Every system, table
 and column entry carries `review: suggested` and its evidence (counts, never a value); the fields
 the scaffold cannot know (description, purpose, legal basis, recipients, sources, retention,
-erasure) are present and empty. `dsr catalogue check` refuses the file, naming each entry and
+erasure) are present and empty, a text as `{nb: "", en: ""}` (both languages, both refused empty). `dsr catalogue check` refuses the file, naming each entry and
 field, until a person has filled them in and deleted every `review` line.
 
 `problems` lists what stops a draft from being written at all (names the catalogue cannot hold, a
@@ -256,8 +256,9 @@ def render(draft: SystemDraft) -> str:
         "# Every entry marked `review: suggested` is a machine's guess: check it against the system,",
         "# correct it, fill in what is empty, then delete the `review` line. `dsr catalogue check` (and",
         "# every service loading the catalogue) refuses this file while anything is left to review.",
-        'title: ""                  # the system as people call it',
-        'description: ""            # what it is for, whose data it holds',
+        "# Texts are written in both languages, bokmål (nb) and English (en), as the subject is told them.",
+        'title: {nb: "", en: ""}                 # the system as people call it',
+        'description: {nb: "", en: ""}           # what it is for, whose data it holds',
         "review: suggested",
         f"evidence: {_list(draft.evidence)}",
         "connection:",
@@ -267,7 +268,7 @@ def render(draft: SystemDraft) -> str:
         lines.append(f"  {key}: {_scalar(value)}{note}")
     lines += [
         "role:",
-        "  kind: controller           # or processor, with controller: {table, column, description}",
+        "  kind: controller           # or processor, with controller: {table, column, description: {nb, en}}",
     ]
     if draft.api is not None:
         if draft.api_note:
@@ -303,12 +304,12 @@ def _table_lines(table: TableDraft) -> list[str]:
         f"  {_key(table.name)}:",
         "    review: suggested",
         f"    evidence: {_list(table.evidence)}",
-        '    description: ""          # what the table holds, as an extract says it',
-        '    purpose: ""              # why its data is processed (Art. 15(1)(a))',
+        '    description: {nb: "", en: ""}   # what the table holds, as an extract says it',
+        '    purpose: {nb: "", en: ""}       # why its data is processed (Art. 15(1)(a))',
         "    legal_basis: []          # 6(1)(a)-(f); a 9(2)(a)-(j) basis for a special category",
         "    recipients: []           # parties.yaml ids told of corrections and erasures (Art. 19)",
         "    sources: []              # parties.yaml ids the data came from (Art. 14(2)(f))",
-        "    retention:               # {kind: after_date|on_event|follows|purpose|controller, description: ...}",
+        "    retention:               # {kind: after_date|on_event|follows|purpose|controller, description: {nb, en}}",
         "    erasure:                 # {strategy: delete_row|null_columns|anonymise|keep|refer_to_controller}",
     ]
     if table.restriction:

@@ -484,15 +484,16 @@ def http_template(system: str, *, base_url_env: str, token_env: str | None = Non
 # A template of the {system} system, an HTTP API without an OpenAPI document, written by
 # `dsr catalogue scaffold --http-template`. Fill in every field from the API's own documentation
 # (catalogue/README.md, "A system"; catalogue/examples/newsletter_saas.yaml is a complete example),
-# then delete every `review` line: `dsr catalogue check` refuses the file until then.
-title: ""                    # the product as people call it
-description: ""              # what it is for, whose data it holds
+# then delete every `review` line: `dsr catalogue check` refuses the file until then. Texts are
+# written in both languages, bokmål (nb) and English (en), as the subject is told them.
+title: {{nb: "", en: ""}}      # the product as people call it
+description: {{nb: "", en: ""}}   # what it is for, whose data it holds
 review: suggested
 connection:
   engine: http
   env: {base_url_env}        # the API's base URL (https://api.example.com)
 role:
-  kind: controller           # or processor, with controller: {{table, column, description}}
+  kind: controller           # or processor, with controller: {{table, column, description: {{nb, en}}}}
 api:
   auth:
     kind: bearer             # or basic, api_key, oauth2_client_credentials
@@ -516,12 +517,12 @@ api:
 tables:
   contacts:
     review: suggested
-    description: ""
-    purpose: ""              # why its data is processed (Art. 15(1)(a))
+    description: {{nb: "", en: ""}}
+    purpose: {{nb: "", en: ""}}   # why its data is processed (Art. 15(1)(a))
     legal_basis: []          # 6(1)(a)-(f); a 9(2)(a)-(j) basis for a special category
     recipients: []           # parties.yaml ids told of corrections and erasures (Art. 19)
     sources: []              # parties.yaml ids the data came from (Art. 14(2)(f))
-    retention:               # {{kind: after_date|on_event|follows|purpose|controller, description: ...}}
+    retention:               # {{kind: after_date|on_event|follows|purpose|controller, description: {{nb, en}}}}
     erasure:                 # {{strategy: delete_row|null_columns|anonymise|keep|refer_to_controller}}
     primary_key: [id]        # the record's id: the {{key}} above
     columns:

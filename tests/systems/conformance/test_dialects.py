@@ -36,13 +36,16 @@ MARKER = "' or 1=1 -- kari@example.no"
 _COLUMN = {"categories": ["system.key"]}
 
 RESERVED: dict[str, Any] = {
-    "title": "Reserved words",
-    "description": "Tables and columns named by words every dialect reserves.",
+    "title": {"nb": "Reserverte ord", "en": "Reserved words"},
+    "description": {
+        "nb": "Tabeller og kolonner med navn alle dialekter reserverer.",
+        "en": "Tables and columns named by words every dialect reserves.",
+    },
     "role": {"kind": "controller"},
     "connection": {"engine": "sql", "dialect": "mssql", "env": "DSR_RESERVED_URL"},
     "tables": {
         "user": {
-            "description": "People.",
+            "description": {"nb": "Personer.", "en": "People."},
             "primary_key": ["select"],
             "restriction": {"column": "check"},
             "columns": {
@@ -54,7 +57,7 @@ RESERVED: dict[str, Any] = {
             },
         },
         "group": {
-            "description": "Their groups.",
+            "description": {"nb": "Gruppene deres.", "en": "Their groups."},
             "primary_key": ["index"],
             "belongs_to": "user",
             "restriction": {"column": "user.check"},
@@ -132,7 +135,7 @@ def statements(system: System) -> list[tuple[str, sa.Executable, dict[str, Any]]
 
 CASES = [
     pytest.param(
-        system, dialect, what, statement, params, id=f"{dialect}-{system.title.split()[0].lower()}-{what}"
+        system, dialect, what, statement, params, id=f"{dialect}-{system.title.en.split()[0].lower()}-{what}"
     )
     for system in _systems()
     for dialect in DIALECTS
@@ -157,7 +160,7 @@ def test_every_statement_compiles_with_values_bound(
     )
     if any(MARKER in (v if isinstance(v, list) else [v]) for v in params.values()):
         assert MARKER in bound, what
-    if system.title.startswith("Reserved"):
+    if system.title.en.startswith("Reserved"):
         preparer = DIALECTS[dialect].identifier_preparer
         for name in ("select", "from", "order", "group", "check"):  # reserved in every dialect
             assert preparer.quote(name) != name, (dialect, name)

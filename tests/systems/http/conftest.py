@@ -169,12 +169,15 @@ async def newsletter_adapter(
 # ------------------------------------------------------------------------------------------- lab
 
 PEOPLE_TABLE: dict[str, Any] = {
-    "description": "People.",
-    "purpose": "Testing the HTTP engine.",
+    "description": {"nb": "Personer.", "en": "People."},
+    "purpose": {"nb": "Å teste HTTP-motoren.", "en": "Testing the HTTP engine."},
     "legal_basis": ["6(1)(f)"],
     "sources": ["the_subject"],
     "primary_key": ["id"],
-    "retention": {"kind": "purpose", "description": "Kept while testing."},
+    "retention": {
+        "kind": "purpose",
+        "description": {"nb": "Lagres mens vi tester.", "en": "Kept while testing."},
+    },
     "erasure": {"strategy": "delete_row"},
     "restriction": {"column": "restricted"},
     "columns": {
@@ -214,8 +217,11 @@ def lab_system(api: dict[str, Any], id_type: str = "bigint") -> System:
     }
     return System.model_validate(
         {
-            "title": "Lab",
-            "description": "A purpose-built API that misbehaves on request.",
+            "title": {"nb": "Lab", "en": "Lab"},
+            "description": {
+                "nb": "Et API laget for å oppføre seg dårlig når vi ber om det.",
+                "en": "A purpose-built API that misbehaves on request.",
+            },
             "connection": {"engine": "http", "env": "LAB_URL"},
             "role": {"kind": "controller"},
             "api": api,

@@ -235,8 +235,8 @@ def test_a_system_validated_directly_checks_its_api_against_its_tables() -> None
 
 def test_a_template_is_checked_whatever_the_operation() -> None:
     base = {
-        "title": "x",
-        "description": "x",
+        "title": {"nb": "x", "en": "x"},
+        "description": {"nb": "x", "en": "x"},
         "connection": {"engine": "http", "base_url": "https://api.example"},
         "role": {"kind": "controller"},
         "tables": yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["tables"],
